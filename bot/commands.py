@@ -48,7 +48,13 @@ def split(text: str) -> list[str]:
 
 
 def parse(text: str) -> Lookup | Help:
-    words = split(text or "")
+    return parse_words(split(text or ""))
+
+
+def parse_words(words: list[str]) -> Lookup | Help:
+    """As `parse`, for words already split (the CLI's argv)."""
+    if sum(len(w) for w in words) > MAX_COMMAND_LEN:
+        raise InputError("That command is too long; a lookup is a provider and a few ids.")
     if not words or words[0].lower() in ("help", "-h", "--help", "?", "usage"):
         topic = None
         if len(words) > 1:

@@ -249,7 +249,8 @@ class Emulator:
     """Base class of a provider emulator. Subclasses set `provider`, `base_path`,
     `credentials` and implement `route`; `handle` adds recording, canned faults and delay."""
 
-    provider: ClassVar[str]
+    provider: ClassVar[str]  # registry name of the provider it emulates ("cf", "videosdk", ...)
+    base_url_env: ClassVar[str]  # the setting that points the client at it, e.g. "STREAM_BASE_URL"
     base_path: ClassVar[str] = ""  # path prefix of the API root, e.g. "/client/v4"
 
     def __init__(self, calls: list[CallTruth] | None = None):
@@ -283,7 +284,7 @@ class Emulator:
         return self.route(req)
 
     def settings_env(self, base_url: str) -> dict[str, str]:
-        return {**self.credentials(), f"{self.provider.upper()}_BASE_URL": base_url}
+        return {**self.credentials(), self.base_url_env: base_url}
 
 
 class _Handler(BaseHTTPRequestHandler):

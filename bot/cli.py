@@ -1,0 +1,118 @@
+"""The `callquality` console script: demo | check | serve. Thin: parsing and printing only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot import console
+from bot.commands import Help, parse_words, usage
+from bot.config import Settings
+from bot.lookup import run
+from providers.base import CallQualityError, InputError, Lookup
+
+EXIT_BAD_INPUT = 2
+EXIT_PROVIDER = 1
+
+
+def _chart(outcome, path: Path) -> str | None:
+    from charts.timeseries import render
+
+    if outcome.report is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(render(outcome.report, outcome.verdict))
+    return str(path)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        parsed = parse_words([args.provider, *args.ids])
+        if isinstance(parsed, Help):
+            print(usage(parsed.topic).replace("*", ""))
+            return 0
+        outcome = run(parsed, Settings())
+    except InputError as exc:
+        print(f"callquality: {exc}", file=sys.stderr)
+        if exc.usage:
+            print(exc.usage.replace("*", ""), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CallQualityError as exc:
+        print(f"callquality: {exc}", file=sys.stderr)
+        return EXIT_PROVIDER
+    chart = _chart(outcome, Path(args.chart)) if args.chart else None
+    if args.json:
+        data = console.as_json(outcome)
+        if chart:
+            data["chart"] = chart
+        print(json.dumps(data, indent=2))
+    else:
+        print(console.text(outcome, chart))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from providers.sandbox import Sandbox
+
+    out = Path(args.out)
+    print("callquality demo: sandbox emulators of the provider APIs on 127.0.0.1, real clients.\n")
+    with Sandbox() as sandbox:
+        settings = sandbox.settings()
+        for words, truth in sandbox.lookups():
+            parsed = parse_words(words)
+            assert isinstance(parsed, Lookup)
+            print(f"[{truth.title}]")
+            try:
+                outcome = run(parsed, settings)
+            except CallQualityError as exc:
+                print(f"   error: {exc}\n")
+                continue
+            name = f"{parsed.provider}-{truth.key}.png"
+            print(console.text(outcome, _chart(outcome, out / name)) + "\n")
+    print(f"Charts written to {out.resolve()}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.server import serve
+
+    serve(Settings(), port=args.port, sandbox=args.sandbox)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="callquality",
+        description="Call-quality verdicts and charts for RealtimeKit, Stream and VideoSDK.",
+    )
+    sub = parser.add_subparsers(dest="command")
+    demo = sub.add_parser("demo", help="run lookups against the built-in sandbox (no accounts)")
+    demo.add_argument("--out", default="callquality-demo", help="folder for the chart PNGs")
+    demo.set_defaults(func=cmd_demo)
+    check = sub.add_parser("check", help="look up one participant from the terminal")
+    check.add_argument("provider", help="cf (cloudflare), videosdk (vs) or stream")
+    check.add_argument("ids", nargs="*", help="the ids, as in the slash command")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument("--chart", metavar="FILE", help="write the chart PNG to FILE")
+    check.set_defaults(func=cmd_check)
+    serve = sub.add_parser("serve", help="run the Slack bot")
+    serve.add_argument("--port", type=int, default=3000, help="HTTP port (when not Socket Mode)")
+    serve.add_argument("--sandbox", action="store_true", help="answer from the sandbox")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # the embedded default
+        args = parser.parse_args(["demo"])
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Terminal rendering of a lookup: the text `callquality check` and `demo` print, and the
+JSON object of `check --json`. Pure functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.lookup import Outcome
+from bot.verdicts import Grade
+from providers.models import Listing, Report
+
+MARKS = {Grade.GOOD: "🟢", Grade.FAIR: "🟡", Grade.POOR: "🔴", Grade.UNKNOWN: "⚪"}
+
+
+def who(report: Report) -> str:
+    """One line: name, device/browser/OS, network, location. Never the IP address."""
+    p, c, n = report.participant, report.client, report.network
+    name = p.display_name or p.user_id or p.id or "unknown participant"
+    software = " ".join(x for x in (c.browser, c.browser_version) if x)
+    system = " ".join(x for x in (c.os, c.os_version) if x)
+    device = " on ".join(x for x in (software, system) if x)
+    if c.device:
+        device = f"{c.device}, {device}" if device else c.device
+    where = ", ".join(x for x in (n.city, n.country) if x)
+    path = []
+    if n.network_type:
+        path.append(n.network_type)
+    if n.relayed:
+        path.append("relayed via TURN" + (f"/{n.transport.upper()}" if n.transport else ""))
+    elif n.transport == "tcp":
+        path.append("over TCP")
+    parts = [x for x in (device, ", ".join(path), where) if x]
+    return f"{name} ({'; '.join(parts)})" if parts else name
+
+
+def text(outcome: Outcome, chart_path: str | None = None) -> str:
+    lookup = outcome.lookup
+    if isinstance(outcome.result, Listing):
+        return listing_text(outcome.result)
+    report, verdict = outcome.result, outcome.verdict
+    assert verdict is not None
+    lines = [
+        f"{MARKS[verdict.grade]} {verdict.grade.word.upper()}  {lookup.command()}",
+        f"   {who(report)}",
+        f"   {verdict.headline}",
+    ]
+    for finding in verdict.findings[:8]:
+        lines.append(f"   - [{finding.grade.value}] {finding.text}")
+    if verdict.unknown:
+        lines.append(f"   not available: {', '.join(verdict.unknown)}")
+    if chart_path:
+        lines.append(f"   chart: {chart_path}")
+    return "\n".join(lines)
+
+
+def listing_text(listing: Listing) -> str:
+    lines = [f"{listing.title}"]
+    for row in listing.rows:
+        when = row.joined_at.strftime("%Y-%m-%d %H:%M UTC") if row.joined_at else ""
+        dur = f"{row.duration_s / 60:.1f} min" if row.duration_s is not None else ""
+        facts = ", ".join(x for x in (row.name or "", when, dur) if x)
+        lines.append(f"   {row.command or row.id}" + (f"   ({facts})" if facts else ""))
+    lines.extend(f"   {note}" for note in listing.notes)
+    return "\n".join(lines)
+
+
+def as_json(outcome: Outcome) -> dict[str, Any]:
+    """The `check --json` object: at least provider, grade and findings[{metric, grade, text}]."""
+    lookup = outcome.lookup
+    out: dict[str, Any] = {"provider": lookup.provider, "command": lookup.command()}
+    if isinstance(outcome.result, Listing):
+        listing = outcome.result.model_dump(mode="json")
+        return {**out, "grade": Grade.UNKNOWN.value, "findings": [], "listing": listing}
+    report, verdict = outcome.result, outcome.verdict
+    assert verdict is not None
+    network = report.network.model_dump(mode="json", exclude={"ip"})
+    return {
+        **out,
+        "ids": report.ids,
+        **verdict.as_dict(),
+        "participant": report.participant.model_dump(mode="json"),
+        "client": report.client.model_dump(mode="json", exclude_none=True),
+        "network": {k: v for k, v in network.items() if v is not None},
+        "missing": report.missing,
+        "window": {
+            "start": report.window_start.isoformat() if report.window_start else None,
+            "end": report.window_end.isoformat() if report.window_end else None,
+        },
+        "elapsed_s": round(outcome.elapsed_s, 3),
+    }

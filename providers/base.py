@@ -181,8 +181,15 @@ def _load_builtin() -> None:
                 raise
 
 
+_BUILTINS_LOADED = False
+
+
 def all_providers() -> dict[str, type[Provider]]:
-    if not _REGISTRY:
+    # A flag, not "registry empty": importing one provider module directly (a test, a tool)
+    # registers it alone, and the others must still be loaded here.
+    global _BUILTINS_LOADED
+    if not _BUILTINS_LOADED:
+        _BUILTINS_LOADED = True
         _load_builtin()
     return dict(_REGISTRY)
 

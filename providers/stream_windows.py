@@ -47,16 +47,19 @@ def to_unix(value: Any) -> float | None:
             except ValueError:
                 return None
             return to_unix(when)
-    if not isinstance(value, int | float) or (isinstance(value, float) and not math.isfinite(value)):
+    if not isinstance(value, int | float) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
         return None
+    # int / int division is exactly rounded; int / float would round the nanoseconds first.
     size = abs(value)
     if size < 1e11:
         return float(value)
     if size < 1e14:
-        return value / 1e3
+        return value / 1_000
     if size < 1e17:
-        return value / 1e6
-    return value / 1e9
+        return value / 1_000_000
+    return value / 1_000_000_000
 
 
 def to_datetime(value: Any) -> datetime | None:
@@ -95,7 +98,9 @@ def parse_last(text: str) -> timedelta:
     """`10m` / `2h` / `90s` -> a duration within (0, 24 h]."""
     match = _LAST.match(text.strip())
     if not match:
-        raise InputError(f"`{text[:40]}` is not a duration: use e.g. `last 10m`, `last 2h`, `last 90s`.")
+        raise InputError(
+            f"`{text[:40]}` is not a duration: use e.g. `last 10m`, `last 2h`, `last 90s`."
+        )
     span = timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2).lower()])
     if span <= timedelta(0):
         raise InputError("The window is empty: use e.g. `last 10m`.")
@@ -138,7 +143,9 @@ def last_span(window_text: str) -> timedelta | None:
 # --- splitting and merging ---------------------------------------------------------------------
 
 
-def split_window(since: datetime, until: datetime, step: timedelta = MAX_REQUEST_WINDOW) -> list[Window]:
+def split_window(
+    since: datetime, until: datetime, step: timedelta = MAX_REQUEST_WINDOW
+) -> list[Window]:
     """Adjacent half-open windows of at most `step` covering [since, until) exactly."""
     out: list[Window] = []
     start = since

@@ -1,0 +1,48 @@
+"""build_app(settings) -> App: the Slack client, the Bolt app and its listeners. Thin."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot import listeners
+from bot.config import Settings
+from bot.runtime import Runtime
+
+# Bolt runs every listener here, including the ack of each new command: lookups never run in
+# this pool (they go to the job runner), so 16 threads keep acks fast under bursts.
+LISTENER_THREADS = 16
+
+
+def _secret(value) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def build_app(
+    settings: Settings, *, runtime: Runtime | None = None, verify_token: bool = True
+) -> App:
+    """The Bolt app. `runtime` (job runner and caches) defaults to a fresh one;
+    `verify_token=False` skips the `auth.test` call at construction."""
+    client = WebClient(
+        token=_secret(settings.slack_bot_token),
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+    app = App(
+        client=client,
+        signing_secret=_secret(settings.slack_signing_secret),
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt-listener"),
+        token_verification_enabled=verify_token,
+    )
+    listeners.register(app, runtime or Runtime(settings))
+    return app

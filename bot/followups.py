@@ -1,0 +1,253 @@
+"""Follow-up questions in a bot thread: `video`, `network`, `chart loss`, `last 10m`,
+`compare <ids>`, ... `parse` is pure and decides whether a message is a follow-up at all
+(anything else is chatter and is ignored); `answer` runs one on the job runner."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot import answers, render
+from bot import messages as m
+from bot.commands import parse as parse_command
+from bot.jobs import Job
+from bot.runtime import Runtime, ThreadContext
+from bot.threads import Where, post, upload
+from providers.base import InputError, Lookup, all_providers, provider_words
+from providers.models import Listing, Media, Metric, Report
+
+MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+SIMPLE = ("audio", "video", "network", "device", "events", "raw", "refresh", "help")
+ALIASES = {"net": "network", "devices": "device", "event": "events", "json": "raw", "?": "help"}
+
+METRIC_WORDS: dict[str, Metric] = {
+    "loss": Metric.LOSS,
+    "packetloss": Metric.LOSS,
+    "jitter": Metric.JITTER,
+    "rtt": Metric.RTT,
+    "latency": Metric.RTT,
+    "bitrate": Metric.BITRATE,
+    "bandwidth": Metric.BITRATE,
+    "fps": Metric.FPS,
+    "framerate": Metric.FPS,
+    "resolution": Metric.HEIGHT,
+    "height": Metric.HEIGHT,
+    "width": Metric.WIDTH,
+    "mos": Metric.MOS,
+    "score": Metric.SCORE,
+    "buffer": Metric.JITTER_BUFFER,
+}
+METRIC_CHOICES = ", ".join(
+    f"`{w}`"
+    for w in ("loss", "jitter", "rtt", "bitrate", "fps", "mos", "resolution", "score", "buffer")
+)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    kind: str  # one of SIMPLE, or "chart", "window", "compare"
+    words: tuple[str, ...] = ()
+
+
+def strip_mentions(text: str) -> str:
+    return MENTION.sub(" ", text or "").strip()
+
+
+def join_words(provider: str, args: Iterable[str]) -> str:
+    return " ".join([provider, *(shlex.quote(a) for a in args)])
+
+
+def parse(text: str) -> FollowUp | None:
+    """A follow-up, or None for anything else (chatter is answered with silence)."""
+    words = strip_mentions(text).split()
+    if not words or len(words) > 12:
+        return None
+    head = words[0].lower().rstrip("?!.,")
+    head = ALIASES.get(head, head)
+    rest = tuple(words[1:])
+    if head in SIMPLE and not rest:
+        return FollowUp(head)
+    if head == "chart" and len(rest) <= 1:
+        return FollowUp("chart", rest)
+    if head == "last" and len(rest) == 1:
+        return FollowUp("window", ("last", *rest))
+    if head == "window" and rest:
+        return FollowUp("window", rest)
+    if head == "compare" and rest:
+        return FollowUp("compare", rest)
+    return None
+
+
+def answer(
+    runtime: Runtime,
+    client: WebClient,
+    ctx: ThreadContext,
+    followup: FollowUp,
+    where: Where,
+    request_id: str,
+    job: Job,
+) -> None:
+    """Answer one follow-up in the thread `where` (whose root carries `ctx`). Runs inside a
+    job: slow lookups happen here, and `job.claim()` comes before anything is posted."""
+    if followup.kind == "help":
+        if job.claim():
+            _say(client, where, _help())
+        return
+    base = answers.context_lookup(ctx)
+    if followup.kind == "window":
+        lookup = _windowed(ctx, base, followup.words)
+        if lookup is None or isinstance(lookup, str):
+            unsupported = m.WINDOW_UNSUPPORTED.format(label=answers.label(ctx.provider))
+            if job.claim():
+                _say(client, where, lookup or unsupported)
+            return
+        answers.deliver(runtime, client, lookup, where, request_id, job, with_metadata=False)
+        return
+    if followup.kind == "refresh":
+        answers.deliver(
+            runtime, client, base, where, request_id, job, refresh=True, with_metadata=False
+        )
+        return
+    if followup.kind == "compare":
+        try:
+            other = _compared(ctx, followup.words)
+        except InputError as err:
+            other = render.input_error_text(err)
+        if isinstance(other, str):
+            if job.claim():
+                _say(client, where, other)
+            return
+        first = runtime.lookup(base)
+        second = runtime.lookup(other)
+        if job.claim():
+            _post_compare(client, where, first, second, request_id)
+        return
+    outcome = runtime.lookup(base)
+    if job.claim():
+        _post_detail(client, where, outcome, followup, request_id)
+
+
+def _say(client: WebClient, where: Where, text: str) -> None:
+    post(client, where.channel, text, thread_ts=where.thread_ts)
+
+
+def _help() -> str:
+    return m.FOLLOWUP_HELP.format(metrics=METRIC_CHOICES)
+
+
+def _windowed(ctx: ThreadContext, base: Lookup, words: tuple[str, ...]) -> Lookup | str | None:
+    """The thread's lookup over another window: None when the provider takes no window,
+    a sentence when the window itself is wrong."""
+    args = list(ctx.args)
+    if ctx.window:
+        old = ctx.window.split()
+        if args[-len(old) :] == old:
+            args = args[: -len(old)]
+    try:
+        parsed = parse_command(join_words(ctx.provider, [*args, *words]))
+    except InputError as err:
+        if not _takes_window(ctx.provider):
+            return None
+        return m.WINDOW_REJECTED.format(message=render.escape(str(err)))
+    if not isinstance(parsed, Lookup) or (parsed.window is None and not parsed.window_text):
+        return None
+    return parsed
+
+
+def _takes_window(provider: str) -> bool:
+    # The registry has no flag for it; the usage forms say whether a window is accepted.
+    cls = all_providers().get(provider)
+    forms = " ".join(cls.usage) if cls is not None else ""
+    return any(word in forms for word in ("window", "last ", "since "))
+
+
+def _compared(ctx: ThreadContext, words: tuple[str, ...]) -> Lookup | str:
+    words_l = list(words)
+    known = provider_words()
+    if words_l and words_l[0].lower() in known:
+        if known[words_l[0].lower()] != ctx.provider:
+            return m.COMPARE_OTHER_PROVIDER.format(label=answers.label(ctx.provider))
+        words_l = words_l[1:]
+    parsed = parse_command(join_words(ctx.provider, words_l))
+    if not isinstance(parsed, Lookup):
+        return _help()
+    return parsed
+
+
+def _post_detail(client, where: Where, outcome, followup: FollowUp, request_id: str) -> None:
+    root = where.thread_ts
+    assert root is not None
+    if isinstance(outcome.result, Listing):
+        return _say(client, where, m.NO_REPORT_IN_THREAD)
+    report, verdict = outcome.result, outcome.verdict
+    assert isinstance(report, Report) and verdict is not None
+    kind = followup.kind
+    if kind in ("audio", "video"):
+        media = Media(kind)
+        text = render.media_text(report, verdict, media)
+        return _say(client, where, text or m.NO_SUCH_MEDIA.format(media=kind))
+    if kind == "network":
+        return _say(client, where, render.network_text(report))
+    if kind == "device":
+        return _say(client, where, render.device_text(report))
+    if kind == "events":
+        return _say(client, where, m.EVENTS + "\n" + render.events_text(report))
+    if kind == "raw":
+        ok = upload(
+            client,
+            where.channel,
+            root,
+            render.raw_json(report),
+            filename=answers.file_stem(outcome.lookup) + ".json",
+            title=m.RAW_TITLE,
+        )
+        if not ok:
+            _say(client, where, m.UPLOAD_FAILED)
+        return
+    if kind == "chart":
+        focus = None
+        if followup.words:
+            word = followup.words[0].lower()
+            focus = METRIC_WORDS.get(word)
+            if focus is None:
+                return _say(
+                    client,
+                    where,
+                    m.UNKNOWN_METRIC.format(word=render.escape(word), metrics=METRIC_CHOICES),
+                )
+        suffix = f"-{focus.name.lower()}" if focus is not None else ""
+        answers.post_chart(
+            client, where.channel, root, outcome, request_id, focus=focus, suffix=suffix
+        )
+
+
+def _post_compare(client, where: Where, first, second, request_id: str) -> None:
+    root = where.thread_ts
+    assert root is not None
+    if not isinstance(first.result, Report) or not isinstance(second.result, Report):
+        return _say(client, where, m.NO_REPORT_IN_THREAD)
+    a = (first.result, first.verdict)
+    b = (second.result, second.verdict)
+    _say(client, where, render.compare_text(a, b))
+    try:
+        from charts import timeseries
+
+        png = timeseries.render_compare(a[0], b[0], a[1], b[1])
+    except Exception:
+        answers.log.exception("compare chart failed [%s]", request_id)
+        return _say(client, where, m.CHART_FAILED.format(request_id=request_id))
+    names = (render.who(a[0]), render.who(b[0]))
+    ok = upload(
+        client,
+        where.channel,
+        root,
+        png,
+        filename=f"{answers.file_stem(first.lookup)}-vs-{answers.safe_id(second.lookup)}.png",
+        title=m.COMPARE_CHART_TITLE.format(a=names[0], b=names[1]),
+    )
+    if not ok:
+        _say(client, where, m.UPLOAD_FAILED)

@@ -1,0 +1,14 @@
+"""Listener registration: one small module per Slack surface, wired explicitly."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners import command, mention, replies
+from bot.runtime import Runtime
+
+
+def register(app: App, runtime: Runtime) -> None:
+    command.register(app, runtime)
+    mention.register(app, runtime)
+    replies.register(app, runtime)  # last: it ends with the catch-all for other subtypes

@@ -1,0 +1,91 @@
+"""Every sentence the bot says to a user, in one place.
+
+Functions take already-escaped values where they interpolate user or provider text; the
+renderers in `bot.render` do the escaping.
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "callquality"
+
+LOOKING_UP = ":hourglass_flowing_sand: Looking up {command}…"
+LOOKING_UP_THREAD = ":hourglass_flowing_sand: Looking up {command}…"
+BUSY = ":construction: Too many lookups are running right now; try again in a minute."
+TIMED_OUT = (
+    ":hourglass: The lookup for {command} took longer than {seconds:.0f} s and was stopped. "
+    "The provider may be slow; try again in a minute."
+)
+APOLOGY = (
+    ":warning: Sorry, something went wrong while answering {command}. "
+    "Please mention request id `{request_id}` when you report it."
+)
+PROVIDER_ERROR = ":warning: {message}"
+BAD_INPUT = ":warning: {message}"
+RATE_LIMITED_SUFFIX = " Try again in {seconds} s."
+
+NOT_IN_CHANNEL = (
+    ":wave: I can't post in this channel yet. Invite me with `/invite @{bot}` "
+    "and run the command again."
+)
+
+CHART_FAILED = ":warning: The chart could not be drawn (request id `{request_id}`)."
+UPLOAD_FAILED = ":warning: The chart could not be uploaded to this thread; try `refresh`."
+
+HEADER = "Call quality · {who}"
+LISTING_HEADER = "{title}"
+LISTING_EMPTY = "No participants found."
+LISTING_MORE = "…and {more} more."
+LISTING_PICK = "Run one of these to grade a participant:"
+
+TOP_FINDINGS = "*What went wrong*"
+ALL_FINDINGS = "*All findings*"
+NO_FINDINGS = "Nothing stood out: every graded metric was within normal range."
+UNKNOWN = "*Could not grade*"
+EVENTS = "*Events*"
+NO_EVENTS = "No events were reported."
+NOTES = "*Notes*"
+DETAILS_TITLE = "Details for {who}"
+CHART_TITLE = "Call quality of {who}"
+CHART_ALT = "Time series of the call quality metrics of {who}: {headline}"
+COMPARE_CHART_TITLE = "{a} vs {b}"
+
+FOLLOWUP_HELP = (
+    "*Ask in this thread* (no need to mention me):\n"
+    "• `audio` / `video`: the figures for that media, send and receive\n"
+    "• `network`: connection type, relay, transport, location\n"
+    "• `device`: device, OS, browser and SDK\n"
+    "• `events`: joins, leaves, reconnects, device changes\n"
+    "• `raw`: the normalized report as a JSON file\n"
+    "• `chart <metric>`: one metric over time ({metrics})\n"
+    "• `last 10m` or `window <from> <to>`: look again over another window\n"
+    "• `refresh`: look again now\n"
+    "• `compare <ids>`: another participant of the same provider, side by side"
+)
+UNKNOWN_METRIC = "I can't chart `{word}`. Try one of: {metrics}."
+NO_SUCH_MEDIA = "No {media} figures were reported for this participant."
+NO_REPORT_IN_THREAD = (
+    "This thread lists participants, not one participant's call: run one of the commands above."
+)
+WINDOW_UNSUPPORTED = "{label} lookups do not take a time window."
+WINDOW_REJECTED = "That window did not work: {message}"
+COMPARE_OTHER_PROVIDER = "Compare needs ids of the same provider ({label})."
+RAW_TITLE = "Normalized report (IP address removed)"
+RAW_COMMENT = "The normalized report for {command}."
+
+DIRECTION_WORD = {"send": "sent", "receive": "received"}
+
+FIELD_NAME = "*Participant*"
+FIELD_DEVICE = "*Device*"
+FIELD_NETWORK = "*Network*"
+FIELD_LOCATION = "*Location*"
+FIELD_PATH = "*Media path*"
+FIELD_TIME = "*Joined*"
+RELAYED = "relayed via TURN"
+DIRECT = "direct (no relay)"
+UNKNOWN_VALUE = "unknown"
+
+CONTEXT = "{label} · {command}{window} · request `{request_id}`"
+
+
+def rate_limited(seconds: float | None) -> str:
+    return RATE_LIMITED_SUFFIX.format(seconds=max(1, round(seconds))) if seconds else ""

@@ -1,0 +1,225 @@
+"""`/callquality` end to end: signed requests into the app under waitress, the Slack stub,
+the provider emulators."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import BOT_TOKEN, CHANNEL, SIGNING_SECRET, RunningBot, bot_settings, peer
+from tests.slack_stub import SlackStub
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def blocks_text(blocks: list[dict] | None) -> str:
+    out = []
+    for block in blocks or []:
+        if "text" in block:
+            out.append(block["text"]["text"])
+        out.extend(f["text"] for f in block.get("fields", []))
+        out.extend(e.get("text", "") for e in block.get("elements", []))
+    return "\n".join(out)
+
+
+def test_command_acks_fast_then_posts_verdict_and_chart_in_thread(bot: RunningBot, slack, sandbox):
+    words = peer(sandbox, "receive-loss")
+    started = time.monotonic()
+    resp = bot.command(" ".join(words))
+    acked = time.monotonic() - started
+    assert resp.status_code == 200
+    assert acked < 3.0
+    assert resp.text.startswith(":hourglass_flowing_sand: Looking up `cf ")
+
+    upload = slack.wait_for(lambda: slack.shared_files(), timeout=15)[0]
+    parent = slack.parents(CHANNEL)[0]
+    text = blocks_text(parent.blocks)
+    # The grade, the metric and the side at fault come first.
+    assert parent.blocks[1]["text"]["text"].startswith(":red_circle: *Poor*: packet loss on receive")
+    assert "Grace" in text and "Lisbon, PT" in text
+    assert f"`{' '.join(words)}`" in text
+    # Never the participant's address.
+    assert "203.0.113.24" not in json.dumps(parent.blocks) + parent.text
+    assert parent.metadata == {
+        "event_type": "callquality_result",
+        "event_payload": {
+            "schema": 1,
+            "provider": "cf",
+            "args": words[1:],
+            "window": None,
+            "request_id": parent.metadata["event_payload"]["request_id"],
+        },
+    }
+    assert parent.metadata["event_payload"]["request_id"] in text
+    # The chart is a PNG shared into the parent's thread.
+    assert upload.thread_ts == parent.ts and upload.channel == CHANNEL
+    assert upload.data.startswith(PNG) and upload.length == len(upload.data)
+    assert upload.filename == f"callquality-cf-{words[1]}.png"
+    details = slack.wait_for(lambda: slack.posts(CHANNEL, thread_ts=parent.ts))
+    assert "All findings" in blocks_text(details[0].blocks)
+
+
+def test_listing_is_posted_with_one_command_per_row(bot: RunningBot, slack, sandbox):
+    truth = next(t for w, t in sandbox.lookups() if t.key == "healthy")
+    bot.command(f"cf session {truth.uuid('session')}")
+    parent = slack.wait_for(lambda: slack.parents(CHANNEL), timeout=10)[0]
+    text = blocks_text(parent.blocks)
+    assert f"*Ada* · 2026-11-20 14:00 UTC · 5 min 0 s\n      `cf {truth.uuid('session')} " in text
+    assert f"{truth.uuid('peer')}`" in text
+    assert not slack.shared_files()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "Usage: `<provider> <ids...>`"),
+        ("help", "e.g. `cf "),
+        ("cff 79313258-2c82-5143-bce7-e58cc242dbcf", "Did you mean `cf`?"),
+        ("cf not-a-uuid", "is not a valid peer id"),
+        ("cf payload", "`payload` is not a valid peer id"),
+        ("videosdk onlyone", "VideoSDK needs a session id and a participant id"),
+    ],
+)
+def test_help_and_bad_input_are_answered_in_the_ack(bot: RunningBot, slack, sandbox, text, expected):
+    resp = bot.command(text)
+    assert resp.status_code == 200, resp.text
+    assert expected in resp.text
+    time.sleep(0.2)
+    assert not slack.posts()
+    assert all(not s.requests for s in sandbox.servers.values())
+
+
+def test_user_text_is_escaped_in_answers(bot: RunningBot, slack):
+    resp = bot.command("<!channel> 123")
+    assert "<!channel>" not in resp.text
+    assert "&lt;!channel&gt;" in resp.text
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ((404, {}, {"success": False, "errors": [{"code": 404, "message": "Peer not found"}]}),
+         "not found"),
+        ((401, {}, {"success": False, "errors": [{"code": 10000, "message": "Auth error"}]}),
+         "CLOUDFLARE_API_TOKEN"),
+        ((429, {"Retry-After": "30"}, {"success": False, "errors": []}), "try again in 30 s"),
+    ],
+)
+def test_provider_errors_become_one_sentence(bot: RunningBot, slack, sandbox, fault, expected):
+    sandbox.servers["cf"].emulator.faults.append(fault)
+    bot.command(" ".join(peer(sandbox)))
+    reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"].startswith(":warning: ")
+    assert expected.lower() in reply["text"].lower()
+    assert "Traceback" not in reply["text"] and "\n" not in reply["text"]
+    assert not slack.posts()
+
+
+def test_not_in_channel_answers_with_an_invite_hint(bot: RunningBot, slack, sandbox):
+    slack.fail_channels["CPRIVATE1"] = "not_in_channel"
+    bot.command(" ".join(peer(sandbox)), channel="CPRIVATE1")
+    reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]
+    assert "/invite @callquality" in reply["text"]
+    assert reply["response_type"] == "ephemeral"
+    assert not slack.shared_files()
+
+
+def test_slack_rate_limit_and_failed_upload_are_retried(bot: RunningBot, slack, sandbox):
+    slack.rate_limit_once.add("chat.postMessage")
+    slack.upload_failures = 1
+    bot.command(" ".join(peer(sandbox, "healthy")))
+    upload = slack.wait_for(lambda: slack.shared_files(), timeout=15)[0]
+    assert upload.data.startswith(PNG)
+    statuses = [c.status for c in slack.calls_to("chat.postMessage")]
+    assert statuses[:2] == [429, 200]
+    assert [c.status for c in slack.calls_to("upload")] == [500, 200]
+    assert len(slack.parents(CHANNEL)) == 1
+
+
+@pytest.mark.parametrize("how", ["forged", "stale", "unsigned"])
+def test_bad_signatures_are_rejected_and_nothing_is_posted(bot: RunningBot, slack, sandbox, how):
+    words = " ".join(peer(sandbox))
+    if how == "forged":
+        resp = bot.command(words, secret="not-the-signing-secret")
+    elif how == "stale":
+        resp = bot.command(words, timestamp=int(time.time()) - 600)
+    else:
+        resp = bot.http.post(bot.url, content="command=%2Fcallquality&text=cf",
+                             headers={"content-type": "application/x-www-form-urlencoded"})
+    assert resp.status_code == 401
+    time.sleep(0.3)
+    assert not slack.posts() and not slack.responses
+    assert all(not s.requests for s in sandbox.servers.values())
+
+
+def test_health_check(bot: RunningBot):
+    resp = bot.http.get(bot.server.url + "/healthz")
+    assert resp.status_code == 200 and resp.text == "ok"
+    assert bot.http.get(bot.server.url + "/nope").status_code == 404
+
+
+def test_slow_lookup_times_out_with_a_clear_answer(sandbox, slack):
+    running = RunningBot(bot_settings(sandbox, slack, lookup_timeout_s=0.5), slack)
+    try:
+        sandbox.servers["cf"].emulator.delay_s = 1.5
+        running.command(" ".join(peer(sandbox)))
+        reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]
+        assert "took longer than" in reply["text"]
+        time.sleep(1.5)  # the late result must not be posted after the user was told
+        assert not slack.posts()
+    finally:
+        running.close()
+
+
+def test_burst_of_slow_lookups_is_acked_in_time_and_all_answered(sandbox, slack):
+    running = RunningBot(bot_settings(sandbox, slack, lookup_workers=16), slack)
+    try:
+        ids = [w for w, t in sandbox.lookups() if w[0] in ("cf", "videosdk") and len(w) <= 3]
+        commands = [" ".join(ids[i % len(ids)]) for i in range(30)]
+        for name in ("cf", "videosdk"):
+            sandbox.servers[name].emulator.delay_s = 1.5
+
+        def send(text: str) -> tuple[int, float]:
+            t0 = time.monotonic()
+            resp = running.command(text)
+            return resp.status_code, time.monotonic() - t0
+
+        with ThreadPoolExecutor(30) as pool:
+            results = list(pool.map(send, commands))
+        assert all(status == 200 for status, _ in results)
+        assert max(elapsed for _, elapsed in results) < 3.0
+        slack.wait_for(lambda: len(slack.parents(CHANNEL)) == 30, timeout=30)
+        assert not slack.responses  # no errors, nobody told to retry
+    finally:
+        running.close()
+
+
+def test_no_secret_reaches_slack_or_the_logs(bot: RunningBot, slack, sandbox, caplog):
+    caplog.set_level(logging.DEBUG)
+    sandbox.servers["cf"].emulator.faults.append((500, {}, {"errors": []}))
+    bot.command(" ".join(peer(sandbox, "turn-tcp")))
+    slack.wait_for(lambda: slack.shared_files() or slack.responses, timeout=15)
+    bot.command(" ".join(peer(sandbox, "healthy")))
+    slack.wait_for(lambda: len(slack.shared_files()) >= 1 and len(slack.parents()) >= 1)
+    secrets = [*bot.settings.secrets(), BOT_TOKEN, SIGNING_SECRET]
+    sent = "\n".join(
+        c.text_blob() for c in slack.calls if c.method != "auth.test" and c.method != "upload"
+    )
+    logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    for secret in secrets:
+        # The bot token legitimately travels in the Authorization header, nowhere else.
+        assert secret not in sent.replace(f"Bearer {BOT_TOKEN}", ""), secret[:8]
+        assert secret not in logged, secret[:8]
+    assert "203.0.113.24" not in sent
+
+
+def test_stub_records_the_authorization_header(bot: RunningBot, slack: SlackStub, sandbox):
+    # Guards the test above: the stub does see what the client sends.
+    bot.command(" ".join(peer(sandbox, "healthy")))
+    slack.wait_for(lambda: slack.parents())
+    assert slack.calls_to("chat.postMessage")[0].headers["authorization"] == f"Bearer {BOT_TOKEN}"

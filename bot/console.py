@@ -44,8 +44,14 @@ def text(outcome: Outcome, chart_path: str | None = None) -> str:
         f"   {who(report)}",
         f"   {verdict.headline}",
     ]
-    for finding in verdict.findings[:8]:
+    # Problems first and all of them; the good components only when nothing is wrong.
+    problems = [f for f in verdict.findings if f.grade in (Grade.POOR, Grade.FAIR)]
+    shown = problems or verdict.findings[:4]
+    for finding in shown:
         lines.append(f"   - [{finding.grade.value}] {finding.text}")
+    hidden = len(verdict.findings) - len(shown)
+    if hidden > 0:
+        lines.append(f"   (+{hidden} components graded good; --json lists them)")
     if verdict.unknown:
         lines.append(f"   not available: {', '.join(verdict.unknown)}")
     if chart_path:

@@ -116,10 +116,18 @@ class HttpServer:
         self._server.run()
 
     def stop(self) -> None:
+        def close_all() -> None:
+            for channel in list(self._map.values()):
+                channel.close()  # an empty map ends the server's loop
+
+        # Closing sockets under a polling loop from another thread races with it: have the
+        # loop's own thread close them.
+        if self._thread.is_alive():
+            self._server.trigger.pull_trigger(close_all)
+            self._thread.join(timeout=5)
+        else:
+            close_all()
         self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        for channel in list(self._map.values()):
-            channel.close()
-        self._thread.join(timeout=5)
 
     def __enter__(self) -> HttpServer:
         return self.start()

@@ -189,8 +189,8 @@ def all_providers() -> dict[str, type[Provider]]:
     # registers it alone, and the others must still be loaded here.
     global _BUILTINS_LOADED
     if not _BUILTINS_LOADED:
-        _BUILTINS_LOADED = True
         _load_builtin()
+        _BUILTINS_LOADED = True
     return dict(_REGISTRY)
 
 

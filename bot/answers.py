@@ -172,13 +172,14 @@ def publish(
                 request_id=request_id,
             ),
         )
-    post_chart(client, where.channel, root, outcome, request_id)
+    post_chart(runtime, client, where.channel, root, outcome, request_id)
     text, blocks = render.details(report, verdict)
     post(client, where.channel, text, blocks=blocks, thread_ts=root)
     return root
 
 
 def post_chart(
+    runtime: Runtime,
     client: WebClient,
     channel: str,
     root: str,
@@ -192,9 +193,7 @@ def post_chart(
     assert isinstance(report, Report)
     who = render.who(report)
     try:
-        from charts import timeseries  # matplotlib is heavy: import on first chart
-
-        png = timeseries.render(report, verdict, focus=focus)
+        png = runtime.chart(outcome, focus)
     except Exception:
         log.exception("chart failed [%s]", request_id)
         post(client, channel, m.CHART_FAILED.format(request_id=request_id), thread_ts=root)

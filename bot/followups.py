@@ -128,7 +128,7 @@ def answer(
         return
     outcome = runtime.lookup(base)
     if job.claim():
-        _post_detail(client, where, outcome, followup, request_id)
+        _post_detail(runtime, client, where, outcome, followup, request_id)
 
 
 def _say(client: WebClient, where: Where, text: str) -> None:
@@ -178,7 +178,9 @@ def _compared(ctx: ThreadContext, words: tuple[str, ...]) -> Lookup | str:
     return parsed
 
 
-def _post_detail(client, where: Where, outcome, followup: FollowUp, request_id: str) -> None:
+def _post_detail(
+    runtime: Runtime, client: WebClient, where: Where, outcome, followup: FollowUp, request_id: str
+) -> None:
     root = where.thread_ts
     assert root is not None
     if isinstance(outcome.result, Listing):
@@ -221,7 +223,7 @@ def _post_detail(client, where: Where, outcome, followup: FollowUp, request_id: 
                 )
         suffix = f"-{focus.name.lower()}" if focus is not None else ""
         answers.post_chart(
-            client, where.channel, root, outcome, request_id, focus=focus, suffix=suffix
+            runtime, client, where.channel, root, outcome, request_id, focus=focus, suffix=suffix
         )
 
 

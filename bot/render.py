@@ -216,8 +216,10 @@ def listing(result: Listing, *, label: str, command: str, request_id: str) -> tu
         name = f"*{escape(row.name)}*" if row.name else code(row.id)
         bits = _join(_when(row.joined_at), _duration(row.duration_s))
         line = f"• {name}" + (f" · {bits}" if bits else "")
-        line += f"\n      {code(row.command)}" if row.command else (
-            f" {code(row.id)}" if row.name else ""
+        line += (
+            f"\n      {code(row.command)}"
+            if row.command
+            else (f" {code(row.id)}" if row.name else "")
         )
         lines.append(line)
     total = result.total if result.total is not None else len(result.rows)

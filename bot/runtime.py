@@ -81,6 +81,7 @@ class Runtime:
     results: LockedTTL = field(init=False)
     threads: LockedTTL = field(init=False)
     seen: LockedTTL = field(init=False)
+    charts: LockedTTL = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -88,6 +89,7 @@ class Runtime:
         self.results = LockedTTL(maxsize=512, ttl=s.cache_ttl_s)
         self.threads = LockedTTL(maxsize=2048, ttl=THREAD_TTL_S)
         self.seen = LockedTTL(maxsize=10000, ttl=SEEN_TTL_S)
+        self.charts = LockedTTL(maxsize=64, ttl=s.cache_ttl_s)
         self._key_locks: dict[Any, threading.Lock] = {}
         self._key_locks_lock = threading.Lock()
 
@@ -108,6 +110,18 @@ class Runtime:
             if not lock.locked():
                 self._key_locks.pop(key, None)
         return outcome
+
+    def chart(self, outcome: lookups.Outcome, focus: object | None = None) -> bytes:
+        """The PNG for `outcome`, drawn once per result: a chart costs ~0.25 s of CPU."""
+        key = (result_key(outcome.lookup), str(focus))
+        hit = self.charts.get(key)
+        if hit is not None and hit[0] is outcome:
+            return hit[1]
+        from charts import timeseries  # matplotlib is heavy: import on first chart
+
+        png = timeseries.render(outcome.result, outcome.verdict, focus=focus)
+        self.charts.set(key, (outcome, png))
+        return png
 
     def close(self, wait: bool = False) -> None:
         self.jobs.shutdown(wait=wait)

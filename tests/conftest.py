@@ -107,8 +107,9 @@ class RunningBot:
         self.http.close()
 
     # --- signed requests -------------------------------------------------------------------
-    def signed_headers(self, body: str, content_type: str, timestamp: int | None = None,
-                       secret: str | None = None) -> dict[str, str]:
+    def signed_headers(
+        self, body: str, content_type: str, timestamp: int | None = None, secret: str | None = None
+    ) -> dict[str, str]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         verifier = SignatureVerifier(secret) if secret else self.verifier
         return {
@@ -117,22 +118,25 @@ class RunningBot:
             "x-slack-signature": verifier.generate_signature(timestamp=ts, body=body),
         }
 
-    def command(self, text: str, *, channel: str = CHANNEL, response: str = "r1",
-                **sign: Any) -> httpx.Response:
-        body = urlencode({
-            "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
-            "team_domain": "test",
-            "channel_id": channel,
-            "channel_name": "incident",
-            "user_id": USER,
-            "user_name": "oncall",
-            "command": "/callquality",
-            "text": text,
-            "api_app_id": "ACQAPP001",
-            "response_url": self.slack.response_url(response),
-            "trigger_id": "1.2.3",
-        })
+    def command(
+        self, text: str, *, channel: str = CHANNEL, response: str = "r1", **sign: Any
+    ) -> httpx.Response:
+        body = urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM_ID,
+                "team_domain": "test",
+                "channel_id": channel,
+                "channel_name": "incident",
+                "user_id": USER,
+                "user_name": "oncall",
+                "command": "/callquality",
+                "text": text,
+                "api_app_id": "ACQAPP001",
+                "response_url": self.slack.response_url(response),
+                "trigger_id": "1.2.3",
+            }
+        )
         headers = self.signed_headers(body, "application/x-www-form-urlencoded", **sign)
         return self.http.post(self.url, content=body, headers=headers)
 
@@ -154,10 +158,25 @@ class RunningBot:
             headers["x-slack-retry-reason"] = "http_timeout"
         return self.http.post(self.url, content=body, headers=headers)
 
-    def message(self, text: str, *, ts: str, thread_ts: str | None = None,
-                channel: str = CHANNEL, user: str = USER, **extra: Any) -> dict[str, Any]:
-        event = {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
-                 "channel_type": "channel", **extra}
+    def message(
+        self,
+        text: str,
+        *,
+        ts: str,
+        thread_ts: str | None = None,
+        channel: str = CHANNEL,
+        user: str = USER,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        event = {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "channel_type": "channel",
+            **extra,
+        }
         if thread_ts:
             event["thread_ts"] = thread_ts
         return event

@@ -38,8 +38,10 @@ class Call:
 
     def text_blob(self) -> str:
         """Everything that was sent, as text (for "no secret leaked" checks)."""
-        return " ".join(f"{k}: {v}" for k, v in self.headers.items()) + " " + self.raw.decode(
-            "utf-8", "replace"
+        return (
+            " ".join(f"{k}: {v}" for k, v in self.headers.items())
+            + " "
+            + self.raw.decode("utf-8", "replace")
         )
 
 
@@ -55,7 +57,12 @@ class Message:
     bot_id: str | None = None
 
     def as_api(self, with_metadata: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "user": self.user}
+        out: dict[str, Any] = {
+            "type": "message",
+            "ts": self.ts,
+            "text": self.text,
+            "user": self.user,
+        }
         if self.bot_id:
             out["bot_id"] = self.bot_id
         if self.thread_ts:
@@ -124,8 +131,9 @@ class SlackStub:
     def next_ts(self) -> str:
         return f"{1_700_000_000 + next(self._ts)}.{next(self._ids):06d}"
 
-    def add_user_message(self, channel: str, text: str, user: str = "UHUMAN01",
-                         thread_ts: str | None = None) -> str:
+    def add_user_message(
+        self, channel: str, text: str, user: str = "UHUMAN01", thread_ts: str | None = None
+    ) -> str:
         """A message a person posted (the stub only sees the bot's own posts otherwise)."""
         ts = self.next_ts()
         with self._lock:
@@ -152,7 +160,8 @@ class SlackStub:
     def shared_files(self, thread_ts: str | None = None) -> list[Upload]:
         with self._lock:
             return [
-                u for u in self.uploads.values()
+                u
+                for u in self.uploads.values()
                 if u.channel and (thread_ts is None or u.thread_ts == thread_ts)
             ]
 
@@ -170,8 +179,14 @@ class SlackStub:
             return "\n".join(c.text_blob() for c in self.calls)
 
     # --- routing ---------------------------------------------------------------------------
-    def handle(self, method_name: str, path: str, headers: dict[str, str], raw: bytes,
-               query: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
+    def handle(
+        self,
+        method_name: str,
+        path: str,
+        headers: dict[str, str],
+        raw: bytes,
+        query: dict[str, Any],
+    ) -> tuple[int, dict[str, str], Any]:
         args = dict(query)
         ctype = headers.get("content-type", "")
         if path.startswith("/upload/"):
@@ -179,7 +194,9 @@ class SlackStub:
         elif "application/json" in ctype and raw:
             args.update(json.loads(raw))
         elif raw:
-            args.update({k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()})
+            args.update(
+                {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+            )
         call = Call(method_name, path, headers, raw, args)
         with self._lock:
             self.calls.append(call)
@@ -196,8 +213,19 @@ class SlackStub:
         return status, extra, body
 
     def _auth_test(self, args, raw, path):
-        return 200, {}, {"ok": True, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": TEAM_ID,
-                         "user": "callquality", "team": "Test", "url": "https://test.slack.com/"}
+        return (
+            200,
+            {},
+            {
+                "ok": True,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "team_id": TEAM_ID,
+                "user": "callquality",
+                "team": "Test",
+                "url": "https://test.slack.com/",
+            },
+        )
 
     def _post(self, args: dict[str, Any]) -> tuple[int, dict, Any]:
         channel = args.get("channel", "")
@@ -210,12 +238,28 @@ class SlackStub:
         metadata = args.get("metadata")
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
-        msg = Message(channel, self.next_ts(), args.get("text", ""), BOT_USER_ID, blocks,
-                      args.get("thread_ts") or None, metadata, BOT_ID)
+        msg = Message(
+            channel,
+            self.next_ts(),
+            args.get("text", ""),
+            BOT_USER_ID,
+            blocks,
+            args.get("thread_ts") or None,
+            metadata,
+            BOT_ID,
+        )
         with self._lock:
             self.messages.append(msg)
-        return 200, {}, {"ok": True, "channel": channel, "ts": msg.ts,
-                         "message": msg.as_api(with_metadata=True)}
+        return (
+            200,
+            {},
+            {
+                "ok": True,
+                "channel": channel,
+                "ts": msg.ts,
+                "message": msg.as_api(with_metadata=True),
+            },
+        )
 
     def _chat_postMessage(self, args, raw, path):  # noqa: N802 (Slack's method name)
         return self._post(args)
@@ -231,22 +275,35 @@ class SlackStub:
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         with self._lock:
             thread = [
-                m for m in self.messages
+                m
+                for m in self.messages
                 if m.channel == channel and (m.ts == ts or m.thread_ts == ts)
             ]
         if not thread:
             return 200, {}, {"ok": False, "error": "thread_not_found"}
         thread.sort(key=lambda m: float(m.ts))
         limit = int(args.get("limit") or 1000)
-        return 200, {}, {"ok": True, "messages": [m.as_api(with_metadata) for m in thread[:limit]],
-                         "has_more": len(thread) > limit}
+        return (
+            200,
+            {},
+            {
+                "ok": True,
+                "messages": [m.as_api(with_metadata) for m in thread[:limit]],
+                "has_more": len(thread) > limit,
+            },
+        )
 
     def _files_getUploadURLExternal(self, args, raw, path):  # noqa: N802
         file_id = f"F{next(self._ids):08d}"
         with self._lock:
-            self.uploads[file_id] = Upload(file_id, args.get("filename", ""),
-                                           int(args.get("length", 0)), args.get("alt_txt"))
-        return 200, {}, {"ok": True, "file_id": file_id, "upload_url": f"{self.root}/upload/{file_id}"}
+            self.uploads[file_id] = Upload(
+                file_id, args.get("filename", ""), int(args.get("length", 0)), args.get("alt_txt")
+            )
+        return (
+            200,
+            {},
+            {"ok": True, "file_id": file_id, "upload_url": f"{self.root}/upload/{file_id}"},
+        )
 
     def _upload(self, args, raw, path):
         with self._lock:
@@ -308,7 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         if parts.path.startswith("/api/"):
-            name = parts.path[len("/api/"):]
+            name = parts.path[len("/api/") :]
         elif parts.path.startswith("/upload/"):
             name = "upload"
         elif parts.path.startswith("/response/"):

@@ -39,7 +39,9 @@ def test_command_acks_fast_then_posts_verdict_and_chart_in_thread(bot: RunningBo
     parent = slack.parents(CHANNEL)[0]
     text = blocks_text(parent.blocks)
     # The grade, the metric and the side at fault come first.
-    assert parent.blocks[1]["text"]["text"].startswith(":red_circle: *Poor*: packet loss on receive")
+    assert parent.blocks[1]["text"]["text"].startswith(
+        ":red_circle: *Poor*: packet loss on receive"
+    )
     assert "Grace" in text and "Lisbon, PT" in text
     assert f"`{' '.join(words)}`" in text
     # Never the participant's address.
@@ -84,7 +86,9 @@ def test_listing_is_posted_with_one_command_per_row(bot: RunningBot, slack, sand
         ("videosdk onlyone", "VideoSDK needs a session id and a participant id"),
     ],
 )
-def test_help_and_bad_input_are_answered_in_the_ack(bot: RunningBot, slack, sandbox, text, expected):
+def test_help_and_bad_input_are_answered_in_the_ack(
+    bot: RunningBot, slack, sandbox, text, expected
+):
     resp = bot.command(text)
     assert resp.status_code == 200, resp.text
     assert expected in resp.text
@@ -102,10 +106,14 @@ def test_user_text_is_escaped_in_answers(bot: RunningBot, slack):
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [
-        ((404, {}, {"success": False, "errors": [{"code": 404, "message": "Peer not found"}]}),
-         "not found"),
-        ((401, {}, {"success": False, "errors": [{"code": 10000, "message": "Auth error"}]}),
-         "CLOUDFLARE_API_TOKEN"),
+        (
+            (404, {}, {"success": False, "errors": [{"code": 404, "message": "Peer not found"}]}),
+            "not found",
+        ),
+        (
+            (401, {}, {"success": False, "errors": [{"code": 10000, "message": "Auth error"}]}),
+            "CLOUDFLARE_API_TOKEN",
+        ),
         ((429, {"Retry-After": "30"}, {"success": False, "errors": []}), "try again in 30 s"),
     ],
 )
@@ -149,8 +157,11 @@ def test_bad_signatures_are_rejected_and_nothing_is_posted(bot: RunningBot, slac
     elif how == "stale":
         resp = bot.command(words, timestamp=int(time.time()) - 600)
     else:
-        resp = bot.http.post(bot.url, content="command=%2Fcallquality&text=cf",
-                             headers={"content-type": "application/x-www-form-urlencoded"})
+        resp = bot.http.post(
+            bot.url,
+            content="command=%2Fcallquality&text=cf",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
     assert resp.status_code == 401
     time.sleep(0.3)
     assert not slack.posts() and not slack.responses

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -257,6 +258,7 @@ def when(text: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+@lru_cache(maxsize=16384)  # every track of a report repeats the same sample times
 def _epoch(text: str | None) -> float | None:
     parsed = when(text)
     return parsed.timestamp() if parsed else None

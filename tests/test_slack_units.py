@@ -1,0 +1,214 @@
+"""Units of the Slack side: pure renderers, follow-up parsing, the job runner, the log
+redaction, the form-body fix and the settings check of `serve`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from bot import render
+from bot.config import Settings
+from bot.followups import FollowUp, parse
+from bot.jobs import Busy, JobRunner
+from bot.redact import SecretFilter, install
+from bot.server import FormSafeBoltRequest, check_settings, serve
+from bot.verdicts import Finding, Grade, Verdict
+from providers.base import Lookup, RateLimitedError
+from providers.models import Client, Direction, Media, Network, Participant, Report
+
+
+def report() -> Report:
+    return Report(
+        provider="cf",
+        ids={"peer_id": "p-1"},
+        participant=Participant(
+            display_name="<!channel> & Bob",
+            user_id="u1",
+            joined_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+            duration_s=125,
+        ),
+        client=Client(device="iPhone", os="iOS", os_version="17", browser="Safari", is_mobile=True),
+        network=Network(
+            ip="198.51.100.7",
+            network_type="cellular",
+            city="Oslo",
+            country="NO",
+            relayed=True,
+            transport="tcp",
+        ),
+    )
+
+
+def verdict() -> Verdict:
+    return Verdict(
+        Grade.POOR,
+        "Poor: round-trip time on send (audio), p90 620 ms",
+        [
+            Finding("rtt_ms", Grade.POOR, "RTT on send was <high>", Media.AUDIO, Direction.SEND),
+            Finding("loss_pct", Grade.GOOD, "Loss stayed good", Media.AUDIO, Direction.RECEIVE),
+        ],
+    )
+
+
+def test_summary_puts_grade_and_cause_first_escapes_and_omits_the_ip():
+    text, blocks = render.summary(
+        report(),
+        verdict(),
+        label="Cloudflare RealtimeKit",
+        command="cf p-1",
+        window_text=None,
+        request_id="cq-1",
+    )
+    assert blocks[0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Call quality · <!channel> & Bob", "emoji": True},
+    }
+    assert blocks[1] == {
+        "type": "section",
+        "text": {
+            "type": "mrkdwn",
+            "text": ":red_circle: *Poor*: round-trip time on send (audio), p90 620 ms",
+        },
+    }
+    assert blocks[2]["text"]["text"] == ":red_circle: RTT on send was &lt;high&gt;"
+    fields = [f["text"] for f in blocks[3]["fields"]]
+    assert fields == [
+        "*Participant*\n&lt;!channel&gt; &amp; Bob (`u1`)",
+        "*Device*\niPhone · iOS 17 · Safari (mobile)",
+        "*Network*\ncellular",
+        "*Location*\nOslo, NO",
+        "*Media path*\nrelayed via TURN · TCP",
+        "*Joined*\n2026-01-02 03:04 UTC · 2 min 5 s",
+    ]
+    assert blocks[4]["elements"][0]["text"] == (
+        "Cloudflare RealtimeKit · `cf p-1` · request `cq-1`"
+    )
+    assert "198.51.100.7" not in str(blocks) + text
+    assert "<!channel>" not in text
+
+
+def test_metadata_and_raw_export_carry_no_address():
+    lookup = Lookup("cf", "participant", (("peer_id", "p-1"),), args=("p-1",))
+    assert render.metadata(lookup, "cq-9") == {
+        "event_type": "callquality_result",
+        "event_payload": {
+            "schema": 1,
+            "provider": "cf",
+            "args": ["p-1"],
+            "window": None,
+            "request_id": "cq-9",
+        },
+    }
+    assert b"198.51.100.7" not in render.raw_json(report())
+
+
+def test_error_text_is_one_sentence():
+    err = RateLimitedError("Cloudflare RealtimeKit is rate limiting us.", retry_after=12.2)
+    assert render.error_text(err) == (
+        ":warning: Cloudflare RealtimeKit is rate limiting us. Try again in 12 s."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("video", FollowUp("video")),
+        ("<@UCQBOT01> Network?", FollowUp("network")),
+        ("chart loss", FollowUp("chart", ("loss",))),
+        ("last 10m", FollowUp("window", ("last", "10m"))),
+        ("compare abc def", FollowUp("compare", ("abc", "def"))),
+        ("the video was choppy for everyone", None),
+        ("thanks", None),
+        ("", None),
+    ],
+)
+def test_follow_up_parsing(text, expected):
+    assert parse(text) == expected
+
+
+def test_job_runner_refuses_beyond_its_queue_and_times_out():
+    runner = JobRunner(workers=1, timeout_s=0.3, queue_size=1)
+    release = threading.Event()
+    timed_out = threading.Event()
+    delivered = []
+
+    def slow(job):
+        release.wait(5)
+        delivered.append(job.claim())
+
+    try:
+        runner.submit(slow, on_timeout=timed_out.set)
+        runner.submit(lambda job: None)
+        with pytest.raises(Busy):
+            runner.submit(lambda job: None)
+        assert timed_out.wait(3)
+        release.set()
+        deadline = time.monotonic() + 3
+        while not delivered and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert delivered == [False]  # the late result is dropped
+    finally:
+        release.set()
+        runner.shutdown()
+
+
+def test_secret_filter_redacts_messages_args_and_tracebacks():
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(self.format(record))
+
+    handler = Keep()
+    install(["s3cr3t-value"], [handler])
+    log = logging.getLogger("callquality.test.redact")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("token %s and xoxb-123-456-abc and xapp-1-A2-3", "s3cr3t-value")
+        try:
+            raise ValueError("bad s3cr3t-value")
+        except ValueError:
+            log.exception("failed")
+    finally:
+        log.removeHandler(handler)
+    joined = "\n".join(records)
+    assert "s3cr3t-value" not in joined and "xoxb-" not in joined and "xapp-" not in joined
+    assert joined.count("[redacted]") == 5  # message (3), source line and exception text
+    assert SecretFilter(["abcd"]).redact("x abcd y") == "x [redacted] y"
+
+
+def test_form_bodies_containing_payload_are_parsed_as_forms():
+    body = "command=%2Fcallquality&text=cf+payload&channel_id=C1&user_id=U1&team_id=T1"
+    req = FormSafeBoltRequest(
+        body=body, headers={"content-type": ["application/x-www-form-urlencoded"]}
+    )
+    assert req.body["text"] == "cf payload"
+    assert req.context.channel_id == "C1"
+    assert req.to_copyable().body["text"] == "cf payload"
+    interactive = FormSafeBoltRequest(
+        body="payload=%7B%22type%22%3A%22x%22%7D",
+        headers={"content-type": ["application/x-www-form-urlencoded"]},
+    )
+    assert interactive.body == {"type": "x"}
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({}, "set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET"),
+        ({"slack_bot_token": "xoxb-1"}, "set SLACK_SIGNING_SECRET"),
+        ({"slack_app_token": "xapp-1"}, "Socket Mode: set SLACK_BOT_TOKEN."),
+    ],
+)
+def test_serve_names_the_missing_slack_settings(values, message):
+    settings = Settings(_env_file=None, **values)
+    with pytest.raises(SystemExit) as exc:
+        check_settings(settings)
+    assert message in str(exc.value.code)
+    with pytest.raises(SystemExit):
+        serve(settings, port=0)

@@ -61,7 +61,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("callquality demo: sandbox emulators of the provider APIs on 127.0.0.1, real clients.\n")
     with Sandbox() as sandbox:
         settings = sandbox.settings()
-        for words, truth in sandbox.lookups():
+        for number, (words, truth) in enumerate(sandbox.lookups(), start=1):
             parsed = parse_words(words)
             assert isinstance(parsed, Lookup)
             print(f"[{truth.title}]")
@@ -70,7 +70,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             except CallQualityError as exc:
                 print(f"   error: {exc}\n")
                 continue
-            name = f"{parsed.provider}-{truth.key}.png"
+            name = f"{number:02d}-{parsed.provider}-{truth.key}.png"
             print(console.text(outcome, _chart(outcome, out / name)) + "\n")
     print(f"Charts written to {out.resolve()}")
     return 0

@@ -31,7 +31,9 @@ def usage(provider: str | None = None) -> str:
     lines = ["Usage: `<provider> <ids...>`. Providers and their forms:"]
     for cls in providers.values():
         aliases = f" (alias `{'`, `'.join(cls.aliases)}`)" if cls.aliases else ""
-        lines.append(f"• *{cls.label}* `{cls.name}`{aliases}: " + ", ".join(f"`{u}`" for u in cls.usage))
+        lines.append(
+            f"• *{cls.label}* `{cls.name}`{aliases}: " + ", ".join(f"`{u}`" for u in cls.usage)
+        )
         lines.append(f"   e.g. `{cls.example}`")
     return "\n".join(lines)
 

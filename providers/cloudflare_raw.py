@@ -4,8 +4,10 @@ Field names follow the official SDK types (`cloudflare.types.realtime_kit`). Eve
 optional, unknown fields are ignored and list items may be null: the API documents no required
 fields, and older (Dyte-era) shapes still appear. Timestamps stay strings here because the
 documented examples carry placeholders such as `"timestamp"`; the provider parses them leniently.
-One `Sample` model serves every producer and consumer list so an hour of per-second samples
-validates in a single pass.
+The producer and consumer sample lists are the exception: they stay decoded JSON (`Samples`),
+because an hour sampled every second is tens of thousands of objects, and
+`providers.cloudflare_series` reads them column by column, tolerating the same missing, null
+and odd fields.
 """
 
 from __future__ import annotations
@@ -118,29 +120,9 @@ class Metadata(_Raw):
     sdk_version: str | None = None
 
 
-class Sample(_Raw):
-    """One producer (outbound) or consumer (inbound) stats sample; counters are cumulative."""
-
-    timestamp: str | None = None
-    producer_id: str | None = None
-    consumer_id: str | None = None
-    peer_id: str | None = None
-    mid: str | None = None
-    ssrc: float | str | None = None
-    bytes_sent: float | None = None
-    bytes_received: float | None = None
-    packets_sent: float | None = None
-    packets_received: float | None = None
-    packets_lost: float | None = None
-    jitter: float | None = None
-    rtt: float | None = None
-    mos_quality: float | None = None
-    jitter_buffer_delay: float | None = None
-    jitter_buffer_emitted_count: float | None = None
-    frame_width: float | None = None
-    frame_height: float | None = None
-    frames_per_second: float | None = None
-    quality_limitation_reason: str | None = None
+# One JSON object per track per sample (producer = outbound, consumer = inbound; counters are
+# cumulative), left undecoded into models: see the module docstring and `cloudflare_series`.
+Samples = list[Any] | None
 
 
 class Dist(_Raw):
@@ -237,14 +219,14 @@ SUMMARY_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 class Quality(_Raw):
-    audio_producer: list[Sample | None] | None = None
-    audio_consumer: list[Sample | None] | None = None
-    video_producer: list[Sample | None] | None = None
-    video_consumer: list[Sample | None] | None = None
-    screenshare_audio_producer: list[Sample | None] | None = None
-    screenshare_audio_consumer: list[Sample | None] | None = None
-    screenshare_video_producer: list[Sample | None] | None = None
-    screenshare_video_consumer: list[Sample | None] | None = None
+    audio_producer: Samples = None
+    audio_consumer: Samples = None
+    video_producer: Samples = None
+    video_consumer: Samples = None
+    screenshare_audio_producer: Samples = None
+    screenshare_audio_consumer: Samples = None
+    screenshare_video_producer: Samples = None
+    screenshare_video_consumer: Samples = None
     audio_producer_cumulative: Cumulative | None = None
     audio_consumer_cumulative: Cumulative | None = None
     video_producer_cumulative: Cumulative | None = None

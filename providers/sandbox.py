@@ -131,7 +131,9 @@ def _span(n: int, a: float, b: float) -> range:
     return range(int(n * a), int(n * b))
 
 
-def generate(key: str, duration_s: float = 300, interval_s: float = 5.0, seed: int = 7) -> CallTruth:
+def generate(
+    key: str, duration_s: float = 300, interval_s: float = 5.0, seed: int = 7
+) -> CallTruth:
     """Build one scenario's ground truth. Deterministic for (key, duration, interval, seed)."""
     rng = random.Random(f"{key}/{seed}")
     n = max(1, int(duration_s // interval_s))
@@ -150,8 +152,16 @@ def generate(key: str, duration_s: float = 300, interval_s: float = 5.0, seed: i
         truth.tracks[(AUDIO, RECEIVE)]["loss_pct"][i] = 14.0
         truth.tracks[(AUDIO, RECEIVE)]["jitter_ms"][i] = 48.0
     elif key == "receive-loss":
-        truth.profile = Profile("Grace", "user-grace", network_type="wifi", city="Lisbon",
-                                region="Lisbon", country="PT", org="MEO", asn="3243")
+        truth.profile = Profile(
+            "Grace",
+            "user-grace",
+            network_type="wifi",
+            city="Lisbon",
+            region="Lisbon",
+            country="PT",
+            org="MEO",
+            asn="3243",
+        )
         for media in (AUDIO, VIDEO):
             track = truth.tracks[(media, RECEIVE)]
             for i in _span(n, 0.3, 0.85):
@@ -162,34 +172,77 @@ def generate(key: str, duration_s: float = 300, interval_s: float = 5.0, seed: i
                     track["bitrate_kbps"][i] = rng.uniform(250, 600)
                     track["fps"][i] = rng.uniform(12, 20)
                     track["height"][i], track["width"][i] = 360.0, 640.0
-        truth.events.append((truth.duration_s * 0.55, "reconnect", "Media connection restarted (ICE restart)"))
+        truth.events.append(
+            (truth.duration_s * 0.55, "reconnect", "Media connection restarted (ICE restart)")
+        )
     elif key == "cpu-limited":
-        truth.profile = Profile("Linus", "user-linus", browser="Firefox", browser_version="125.0",
-                                os="Windows", os_version="10", device="Desktop", cpus=2,
-                                network_type="ethernet", city="Helsinki", region="Uusimaa",
-                                country="FI", org="Elisa Oyj", asn="719")
+        truth.profile = Profile(
+            "Linus",
+            "user-linus",
+            browser="Firefox",
+            browser_version="125.0",
+            os="Windows",
+            os_version="10",
+            device="Desktop",
+            cpus=2,
+            network_type="ethernet",
+            city="Helsinki",
+            region="Uusimaa",
+            country="FI",
+            org="Elisa Oyj",
+            asn="719",
+        )
         video = truth.tracks[(VIDEO, SEND)]
         for i in _span(n, 0.2, 1.0):
             truth.limitation[i] = "cpu"
             video["fps"][i] = rng.uniform(6, 11)
             video["width"][i], video["height"][i] = 480.0, 270.0
             video["bitrate_kbps"][i] = rng.uniform(300, 450)
-        truth.events.append((truth.duration_s * 0.18, "device_change", "Camera changed to \"Logitech BRIO\""))
+        truth.events.append(
+            (truth.duration_s * 0.18, "device_change", 'Camera changed to "Logitech BRIO"')
+        )
     elif key == "turn-tcp":
-        truth.profile = Profile("Margaret", "user-margaret", os="iOS", os_version="17.4",
-                                browser="Safari", browser_version="17.4", device="iPhone",
-                                is_mobile=True, cpus=6, network_type="cellular",
-                                city="Sao Paulo", region="SP", country="BR", org="Claro S.A.",
-                                asn="28573", relayed=True, transport="tcp")
+        truth.profile = Profile(
+            "Margaret",
+            "user-margaret",
+            os="iOS",
+            os_version="17.4",
+            browser="Safari",
+            browser_version="17.4",
+            device="iPhone",
+            is_mobile=True,
+            cpus=6,
+            network_type="cellular",
+            city="Sao Paulo",
+            region="SP",
+            country="BR",
+            org="Claro S.A.",
+            asn="28573",
+            relayed=True,
+            transport="tcp",
+        )
         for (_media, _direction), track in truth.tracks.items():
             track["rtt_ms"] = _walk(rng, n, 520, 40, 420, 700)
             track["jitter_ms"] = _walk(rng, n, 16, 3, 9, 26)
             track["loss_pct"] = _walk(rng, n, 1.2, 0.4, 0.2, 2.5)
     elif key == "sparse":
-        truth.profile = Profile("Katherine", "user-katherine", browser=None, browser_version=None,
-                                os="Android", os_version=None, device=None, is_mobile=True,
-                                cpus=None, network_type=None, city=None, region=None,
-                                country="US", asn=None, org=None)
+        truth.profile = Profile(
+            "Katherine",
+            "user-katherine",
+            browser=None,
+            browser_version=None,
+            os="Android",
+            os_version=None,
+            device=None,
+            is_mobile=True,
+            cpus=None,
+            network_type=None,
+            city=None,
+            region=None,
+            country="US",
+            asn=None,
+            org=None,
+        )
         truth.sparse = True
         for track in truth.tracks.values():
             for metric, values in track.items():

@@ -58,16 +58,17 @@ def test_receive_loss_is_poor_and_names_loss_on_receive(cf, capsys):
     assert {"metric", "grade", "text"} <= set(top)
     # Exactly the documented request.
     (req,) = emulator.requests
-    account, app = emulator.credentials()["CLOUDFLARE_ACCOUNT_ID"], emulator.credentials()[
-        "REALTIMEKIT_APP_ID"
-    ]
+    account, app = (
+        emulator.credentials()["CLOUDFLARE_ACCOUNT_ID"],
+        emulator.credentials()["REALTIMEKIT_APP_ID"],
+    )
     assert req.method == "GET"
     assert req.path == (
         f"/client/v4/accounts/{account}/realtime/kit/{app}/sessions/peer-report/{peer}"
     )
-    assert req.headers["authorization"] == "Bearer " + emulator.credentials()[
-        "CLOUDFLARE_API_TOKEN"
-    ]
+    assert (
+        req.headers["authorization"] == "Bearer " + emulator.credentials()["CLOUDFLARE_API_TOKEN"]
+    )
 
 
 def test_healthy_is_good_and_no_stats_is_unknown(cf, capsys):
@@ -144,7 +145,9 @@ def test_demo_end_to_end(isolated):
     )
     assert proc.returncode == 0, proc.stderr
     pngs = sorted(Path(out).glob("*.png"))
-    verdict_lines = [line for line in proc.stdout.splitlines() if line.startswith(("🟢", "🟡", "🔴", "⚪"))]
+    verdict_lines = [
+        line for line in proc.stdout.splitlines() if line.startswith(("🟢", "🟡", "🔴", "⚪"))
+    ]
     assert len(pngs) >= 6
     assert len(verdict_lines) >= len(pngs)
     for png in pngs:

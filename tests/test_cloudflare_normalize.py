@@ -16,7 +16,8 @@ import pytest
 
 from bot.config import Settings
 from providers import cloudflare_raw as raw
-from providers.cloudflare import CloudflareProvider, normalize, parse_peer_report
+from providers.cloudflare import CloudflareProvider, parse_peer_report
+from providers.cloudflare_normalize import normalize
 from providers.emulators.cloudflare import CloudflareEmulator, render_report
 from providers.models import Direction, EventKind, Media, Metric
 from providers.sandbox import EmulatorServer, generate

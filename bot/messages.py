@@ -86,6 +86,12 @@ UNKNOWN_VALUE = "unknown"
 
 CONTEXT = "{label} · {command}{window} · request `{request_id}`"
 
+# For the operator running `callquality serve` (terminal, not Slack).
+MISSING_SLACK_SETTINGS = "Missing Slack settings for {mode}: set {names}{hint}."
+SOCKET_MODE_HINT = " (or set SLACK_APP_TOKEN with SLACK_BOT_TOKEN for Socket Mode)"
+TOKEN_REJECTED = "Slack rejected SLACK_BOT_TOKEN (auth.test failed): check the bot token."
+SLACK_UNREACHABLE = "Could not reach Slack at {url} to verify SLACK_BOT_TOKEN ({error})."
+
 
 def rate_limited(seconds: float | None) -> str:
     return RATE_LIMITED_SUFFIX.format(seconds=max(1, round(seconds))) if seconds else ""

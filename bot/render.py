@@ -173,7 +173,8 @@ def summary(
     if problems:
         blocks.append(_section("\n".join(finding_line(f) for f in problems)))
     elif verdict.grade == Grade.UNKNOWN and verdict.unknown:
-        blocks.append(_section("\n".join(f"• {escape(u)}" for u in verdict.unknown[:5])))
+        unknown = "\n".join(f"• {escape(u)}" for u in verdict.unknown[:5])
+        blocks.append(_section(f"{m.UNKNOWN}\n{unknown}"))
     blocks.append({"type": "section", "fields": facts(report)})
     blocks.append(_context(context_line(label, command, window_text, request_id)))
     text = f"{verdict.grade.word}: {_split_headline(verdict)} ({person})"

@@ -16,10 +16,13 @@ from slack_bolt import App, BoltContext
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.error import BoltError
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackClientError
 
+from bot import messages as m
 from bot import redact
 from bot.app import build_app
 from bot.config import Settings
@@ -28,7 +31,7 @@ log = logging.getLogger("callquality.server")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
-HTTP_THREADS = 16
+HTTP_THREADS = 32  # a request holds a thread only until its ack
 SLACK_FIELDS = ("slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_url")
 BEHAVIOUR_FIELDS = ("http_timeout_s", "lookup_workers", "lookup_timeout_s", "cache_ttl_s")
 
@@ -146,11 +149,13 @@ def check_settings(settings: Settings) -> None:
     if not socket_mode and settings.slack_signing_secret is None:
         missing.append("SLACK_SIGNING_SECRET")
     if missing:
-        mode = "Socket Mode" if socket_mode else "HTTP mode"
-        other = (
-            "" if socket_mode else " (or set SLACK_APP_TOKEN with SLACK_BOT_TOKEN for Socket Mode)"
+        raise SystemExit(
+            m.MISSING_SLACK_SETTINGS.format(
+                mode="Socket Mode" if socket_mode else "HTTP mode",
+                names=" and ".join(missing),
+                hint="" if socket_mode else m.SOCKET_MODE_HINT,
+            )
         )
-        raise SystemExit(f"Missing Slack settings for {mode}: set {' and '.join(missing)}{other}.")
 
 
 def sandbox_settings(sandbox: Any, settings: Settings) -> Settings:
@@ -181,7 +186,14 @@ def serve(
         settings = sandbox_settings(box, settings)
     configure_logging(settings)
     try:
-        app = build_app(settings)
+        try:
+            app = build_app(settings)
+        except BoltError:
+            raise SystemExit(m.TOKEN_REJECTED) from None
+        except (SlackClientError, OSError) as exc:  # URLError is an OSError
+            raise SystemExit(
+                m.SLACK_UNREACHABLE.format(url=settings.slack_api_url, error=type(exc).__name__)
+            ) from None
         if settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -9,7 +9,8 @@ it keeps global state and is not thread-safe in a server).
 
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC
 
@@ -33,6 +34,7 @@ PANEL_IN = 1.6
 HEADER_IN = 1.45
 FOOTER_IN = 0.55
 MAX_POINTS = 600  # per series; buckets keep their min and max so spikes survive
+PNG_BAND_ROWS = 64  # rows per zlib call when encoding
 SECONDS_PER_DAY = 86400.0  # matplotlib date numbers are days since 1970-01-01 (its epoch)
 
 GRADE_COLOURS = {
@@ -487,11 +489,46 @@ def _footnote(report: Report, empty: list[str]) -> str:
 
 
 def _to_png(fig: Figure) -> bytes:
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    # Light compression: a third of the encode time for a file a little larger.
-    fig.savefig(buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
-    return buf.getvalue()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return _png(np.asarray(canvas.buffer_rgba()))
+
+
+def _png(rgba: np.ndarray) -> bytes:
+    """Encode the canvas pixels as a PNG with no row filter and light zlib compression.
+
+    Pillow (behind `savefig`) tries every row filter on every row, which took longer than
+    the compression itself; a chart is mostly flat colour, so unfiltered rows compress as
+    well (the file came out smaller too) in a third of the time. The pixels are unchanged.
+    """
+    height, width, _ = rgba.shape
+    opaque = bool((rgba[..., 3] == 255).all())
+    pixels = rgba[..., :3] if opaque else rgba
+    # A band of rows at a time keeps the copies small; each row starts with its filter type
+    # (0: none).
+    band = np.zeros((PNG_BAND_ROWS, 1 + width * pixels.shape[2]), np.uint8)
+    deflate = zlib.compressobj(1)
+    data = []
+    for top in range(0, height, PNG_BAND_ROWS):
+        rows = pixels[top : top + PNG_BAND_ROWS]
+        band[: len(rows), 1:] = rows.reshape(len(rows), -1)
+        data.append(deflate.compress(band[: len(rows)]))
+    data.append(deflate.flush())
+    header = struct.pack(">IIBBBBB", width, height, 8, 2 if opaque else 6, 0, 0, 0)
+    per_metre = round(DPI / 0.0254)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _chunk(b"IHDR", header),
+            _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+            _chunk(b"IDAT", b"".join(data)),
+            _chunk(b"IEND", b""),
+        )
+    )
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _header(

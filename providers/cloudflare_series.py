@@ -29,18 +29,20 @@ SIDES = ((Direction.SEND, "producer"), (Direction.RECEIVE, "consumer"))
 # while a whole call under 5 ms only happens on a LAN.
 SECONDS_BELOW = 5.0
 WORSE_IS_HIGHER = {Metric.LOSS, Metric.JITTER, Metric.RTT, Metric.JITTER_BUFFER}
-# Sample fields read as numbers (the official SDK's producer / consumer stats).
-NUMERIC = (
-    "bytes_sent",
-    "bytes_received",
-    "packets_sent",
-    "packets_received",
+# Sample fields read as numbers (the official SDK's producer / consumer stats), per side.
+NUMERIC = {
+    True: ("packets_sent", "bytes_sent", "rtt"),
+    False: (
+        "packets_received",
+        "bytes_received",
+        "jitter_buffer_delay",
+        "jitter_buffer_emitted_count",
+    ),
+}
+COMMON = (
     "packets_lost",
     "jitter",
-    "rtt",
     "mos_quality",
-    "jitter_buffer_delay",
-    "jitter_buffer_emitted_count",
     "frame_width",
     "frame_height",
     "frames_per_second",
@@ -87,9 +89,9 @@ def _number(value: Any) -> float:
 
 
 def _column(rows: list[dict], key: str) -> np.ndarray:
-    values = [r.get(key) for r in rows]
+    values = [r.get(key, NAN) for r in rows]
     try:
-        out = np.array(values, dtype=float)  # null becomes NaN
+        out = np.array(values, dtype=float)  # null becomes NaN too
         if out.ndim == 1:
             return out
     except (TypeError, ValueError):
@@ -233,10 +235,16 @@ def _by_track(rows: list[dict], t: np.ndarray, send: bool):
             f"/{r.get('ssrc')}"
             for r in rows
         ]
-    cols = {key: _column(rows, key) for key in NUMERIC}
-    groups: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key, []).append(i)
+    cols = {key: _column(rows, key) for key in (*NUMERIC[send], *COMMON)}
+    if keys.count(keys[0]) == len(keys):  # the usual case: one track
+        groups = {keys[0]: range(len(keys))}
+    else:
+        groups = {}
+        for i, key in enumerate(keys):
+            if key in groups:
+                groups[key].append(i)
+            else:
+                groups[key] = [i]
     for members in groups.values():
         at = np.array(members)
         at = at[np.argsort(t[at], kind="stable")]

@@ -48,7 +48,7 @@ def ask(bot: RunningBot, slack: SlackStub, thread_ts: str, text: str, **extra) -
 
 def replies_after(slack: SlackStub, thread_ts: str, count: int, timeout: float = 15) -> list:
     return slack.wait_for(
-        lambda: (posts := slack.posts(CHANNEL, thread_ts=thread_ts))[count:] or None,
+        lambda: slack.posts(CHANNEL, thread_ts=thread_ts)[count:] or None,
         timeout=timeout,
     )
 
@@ -80,7 +80,7 @@ def test_duplicate_deliveries_are_answered_once(bot: RunningBot, slack, thread):
     bot.event(mention)
     bot.event(bot.message(f"{MENTION} device", ts=ts2, thread_ts=thread))
     bot.event(mention, retry_num=1)
-    replies = replies_after(slack, thread, 2)
+    replies_after(slack, thread, 2)
     time.sleep(0.5)
     replies = slack.posts(CHANNEL, thread_ts=thread)[1:]
     assert len(replies) == 2, [r.text for r in replies]

@@ -39,6 +39,7 @@ LISTING_PICK = "Run one of these to grade a participant:"
 
 TOP_FINDINGS = "*What went wrong*"
 ALL_FINDINGS = "*All findings*"
+STAYED_GOOD = "Stayed good: {names}."
 NO_FINDINGS = "Nothing stood out: every graded metric was within normal range."
 UNKNOWN = "*Could not grade*"
 EVENTS = "*Events*"

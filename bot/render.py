@@ -15,7 +15,7 @@ from typing import Any
 from bot import messages as m
 from bot.verdicts import Finding, Grade, Verdict
 from providers.base import CallQualityError, Lookup, RateLimitedError
-from providers.models import Direction, Listing, Media, Report
+from providers.models import LABELS, Direction, Listing, Media, Report
 
 METADATA_EVENT = "callquality_result"
 METADATA_SCHEMA = 1
@@ -102,6 +102,14 @@ def finding_line(finding: Finding) -> str:
     return f"{finding.grade.emoji} {escape(finding.text)}"
 
 
+def _component(finding: Finding) -> str:
+    """ "packet loss on receive (audio)": what a finding graded, without the figures."""
+    label = LABELS.get(finding.metric, finding.metric.replace("_", " "))
+    side = f" on {finding.direction.value}" if finding.direction else ""
+    media = f" ({finding.media.value.replace('_', ' ')})" if finding.media else ""
+    return f"{label}{side}{media}"
+
+
 def _problems(verdict: Verdict) -> list[Finding]:
     return [f for f in verdict.findings if f.grade in (Grade.POOR, Grade.FAIR)]
 
@@ -183,8 +191,15 @@ def summary(
 
 def details(report: Report, verdict: Verdict) -> tuple[str, Blocks]:
     """The thread reply under the parent: every finding, what is unknown, events."""
-    lines = [finding_line(f) for f in verdict.findings] or [m.NO_FINDINGS]
-    blocks: Blocks = [_section(m.ALL_FINDINGS + "\n" + "\n".join(lines))]
+    # Problems in full; the components that stayed good in one line, so the problems are not
+    # pushed past Slack's section limit by a long list of good news.
+    problems = [f for f in verdict.findings if f.grade != Grade.GOOD]
+    good = [f for f in verdict.findings if f.grade == Grade.GOOD]
+    lines = [finding_line(f) for f in problems]
+    if good:
+        names = ", ".join(dict.fromkeys(_component(f) for f in good))
+        lines.append(f"{Grade.GOOD.emoji} {m.STAYED_GOOD.format(names=escape(names))}")
+    blocks: Blocks = [_section(m.ALL_FINDINGS + "\n" + "\n".join(lines or [m.NO_FINDINGS]))]
     unknown = list(dict.fromkeys([*verdict.unknown, *report.missing]))
     if unknown:
         blocks.append(_section(m.UNKNOWN + "\n" + "\n".join(f"• {escape(u)}" for u in unknown)))

@@ -497,9 +497,9 @@ def _to_png(fig: Figure) -> bytes:
 def _png(rgba: np.ndarray) -> bytes:
     """Encode the canvas pixels as a PNG with no row filter and light zlib compression.
 
-    Pillow (behind `savefig`) tries every row filter on every row, which took longer than
-    the compression itself; a chart is mostly flat colour, so unfiltered rows compress as
-    well (the file came out smaller too) in a third of the time. The pixels are unchanged.
+    Pillow (behind `savefig`) tries every row filter on every row, which costs more than the
+    compression itself; a chart is mostly flat colour, so unfiltered rows compress as well
+    (to a smaller file, in fact) in a third of the time. The pixels are the same.
     """
     height, width, _ = rgba.shape
     opaque = bool((rgba[..., 3] == 255).all())

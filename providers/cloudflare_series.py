@@ -3,8 +3,8 @@
 The producer and consumer lists of a peer report hold one JSON object per track per sample
 (an hour sampled every second is 3,600 per list). They stay the plain dicts and lists of the
 JSON decoder: each field is read once into a float column (NaN where it is missing, null or
-not a number) and every interval is computed on whole columns. Per-sample models and a
-per-sample Python loop made an hour-long call several times dearer than a short one.
+not a number) and every interval is computed on whole columns: a model and a Python loop
+per sample would make an hour-long call several times dearer than a short one.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ HTTP serves `POST /slack/events` (commands, events, interactivity) and `GET /hea
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from typing import Any
@@ -194,6 +195,9 @@ def serve(
             raise SystemExit(
                 m.SLACK_UNREACHABLE.format(url=settings.slack_api_url, error=type(exc).__name__)
             ) from None
+        # Everything made so far (modules, fonts, the app) lives as long as the process: leave
+        # it out of the collector's scans so that large lookups do not pay for rescanning it.
+        gc.freeze()
         if settings.slack_app_token is not None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 

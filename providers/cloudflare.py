@@ -7,8 +7,6 @@ joined with that participant's peer report; the participant id is the peer id) a
 
 from __future__ import annotations
 
-import gc
-import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -51,37 +49,6 @@ def _loads(content: bytes) -> Any:
     # An hour of per-second stats is a ~6 MB body: pydantic's decoder reads it in about a
     # third of the time of the standard library (keys cached: every sample repeats them).
     return from_json(content, cache_strings="keys")
-
-
-class _CollectorPause:
-    """Holds off Python's cyclic garbage collector while a peer report is decoded and
-    normalized. An hour of per-second stats is tens of thousands of fresh containers, none in
-    a reference cycle, all freed by reference counting once the Report is built; left on, the
-    collector scans them again and again and promotes them to the oldest generation, which
-    brings the next full collection forward (together some 40 ms on an hour-long lookup).
-    Concurrent lookups share one pause, lifted when the last ends and only if the collector
-    was on before."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._resume = False
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._depth == 0:
-                self._resume = gc.isenabled()
-                gc.disable()
-            self._depth += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._depth -= 1
-            if self._depth == 0 and self._resume:
-                gc.enable()
-
-
-_COLLECTOR_PAUSE = _CollectorPause()
 
 
 @register
@@ -190,8 +157,7 @@ class CloudflareProvider:
         ids = lookup.id_map
         if lookup.kind == "session":
             return self._listing(ids["session_id"])
-        with _COLLECTOR_PAUSE:
-            return self._report(ids)
+        return self._report(ids)
 
     def _report(self, ids: dict[str, str]) -> Report:
         if "peer_id" in ids:

@@ -45,7 +45,7 @@ def text(outcome: Outcome, chart_path: str | None = None) -> str:
         f"   {verdict.headline}",
     ]
     # Problems first and all of them; the good components only when nothing is wrong.
-    problems = [f for f in verdict.findings if f.grade in (Grade.POOR, Grade.FAIR)]
+    problems = [f for f in verdict.findings if f.grade != Grade.GOOD]
     shown = problems or verdict.findings[:4]
     for finding in shown:
         lines.append(f"   - [{finding.grade.value}] {finding.text}")

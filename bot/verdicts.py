@@ -116,7 +116,8 @@ FPS_NORMAL_PCTL = 90  # the track's own normal frame rate ...
 FPS_NORMAL_CAP = 30.0  # ... capped at 30: above that is a bonus, not an expectation
 BITRATE_GOOD_RATIO = 0.4  # LiveKit scorer: 100 - 20 ln(expected/actual) inflects near 2.7x
 BITRATE_POOR_RATIO = 0.05  # LiveKit scorer: 20x below expected is a collapse
-BITRATE_BASELINE_PCTL = 75  # the track's baseline over the call
+BITRATE_BASELINE_PCTL = 90  # the track's baseline: its top decile, so a sender degraded
+# for most of the call is still measured against what it did when healthy
 LIMITATION_POOR_SHARE = 0.25  # quality.md heuristic: limited for a quarter of the call
 LIMITATION_FAIR_SHARE = 0.05  # quality.md heuristic
 PERSIST_WINDOW = 5  # Twilio SDK warnings: 3 of 5 consecutive samples
@@ -633,15 +634,17 @@ def _add_causes(findings: list[Finding], relayed: bool) -> None:
             ]
             if not same:
                 f.cause = "a distant server/region or the TURN relay" if relayed else CAUSE_DISTANT
-        elif metric == Metric.MOS and f.direction is not None:
-            drivers = [
-                x
-                for m in (Metric.LOSS, Metric.JITTER, Metric.RTT)
-                for x in bad(m, f.direction, Media.AUDIO)
-            ]
+        elif metric in (Metric.MOS, Metric.SCORE) and f.direction is not None:
+            media = f.media or Media.AUDIO
+            drivers = [x for m in (Metric.LOSS, Metric.JITTER) for x in bad(m, f.direction, media)]
+            # RTT belongs to the path, whichever side measured it (often only the sender does).
+            drivers += bad(Metric.RTT)
             if drivers:
                 worst = max(drivers, key=lambda x: (x.grade.rank, -PRIORITY[x.metric]))
-                f.cause = f"the {label(Metric(worst.metric))} {side(Media.AUDIO, f.direction)}"
+                where = (
+                    side(worst.media, worst.direction) if worst.media and worst.direction else ""
+                )
+                f.cause = f"the {label(Metric(worst.metric))} {where}".rstrip()
         elif metric in (Metric.FPS, Metric.HEIGHT, Metric.BITRATE):
             if f.direction == Direction.SEND:
                 overlapping = [x for x in limits if _overlaps(f, [x])]

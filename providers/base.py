@@ -247,7 +247,9 @@ def check_id(what: str, value: str, max_len: int = MAX_ID_LEN) -> str:
     if len(value) > max_len:
         raise InputError(f"The {what} is too long ({len(value)} characters; at most {max_len}).")
     if ".." in value or "/" in value or "\\" in value:
-        raise InputError(f"`{_shown(value)}` is not a valid {what}: it may not contain `/` or `..`.")
+        raise InputError(
+            f"`{_shown(value)}` is not a valid {what}: it may not contain `/` or `..`."
+        )
     if not _SAFE_ID.match(value):
         raise InputError(
             f"`{_shown(value)}` is not a valid {what}: use letters, digits and - _ : . @ only."
@@ -378,7 +380,9 @@ def request_json(
         if 200 <= status < 300:
             if not decoded:
                 raise BadResponseError(
-                    f"{label} answered with a body that is not JSON.", provider=provider, status=status
+                    f"{label} answered with a body that is not JSON.",
+                    provider=provider,
+                    status=status,
                 )
             return body
         if status in (401, 403):

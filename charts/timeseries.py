@@ -553,8 +553,10 @@ def _header(
         va="top",
         bbox={"boxstyle": "round,pad=0.25", "fc": GRADE_COLOURS[grade], "ec": "none"},
     )
+    # The badge is as wide as its word: leave room for UNKNOWN as well as POOR.
+    badge_in = 0.105 * WIDTH_IN + max(0, len(grade.word) - 4) * 0.17 * size / 16
     fig.text(
-        x + 0.105 * (WIDTH_IN / fig.get_figwidth()),
+        x + badge_in / fig.get_figwidth(),
         y,
         "  ·  ".join([_participant(report), _provider_label(report), *_path(report)]),
         fontsize=size,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import waitress
@@ -27,6 +27,9 @@ from bot import messages as m
 from bot import redact
 from bot.app import build_app
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 log = logging.getLogger("callquality.server")
 
@@ -165,6 +168,14 @@ def sandbox_settings(sandbox: Any, settings: Settings) -> Settings:
     return sandbox.settings(**{k: v for k, v in keep.items() if v is not None})
 
 
+def socket_mode_handler(app: App, app_token: str) -> SocketModeHandler:
+    """Bolt's builtin Socket Mode handler for `app`. It asks for the WebSocket URL
+    (`apps.connections.open`) with `app.client`, so at SLACK_API_URL."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    return SocketModeHandler(app, app_token)
+
+
 def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     if not root.handlers:
@@ -199,10 +210,8 @@ def serve(
         # it out of the collector's scans so that large lookups do not pay for rescanning it.
         gc.freeze()
         if settings.slack_app_token is not None:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
             log.info("callquality: Socket Mode%s", " (sandbox providers)" if sandbox else "")
-            SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+            socket_mode_handler(app, settings.slack_app_token.get_secret_value()).start()
         else:
             server = HttpServer(app, host=host, port=port)
             log.info(

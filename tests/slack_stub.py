@@ -3,8 +3,9 @@
 Serves what the bot uses: auth.test, chat.postMessage (stores messages with their metadata,
 returns channel and ts), chat.postEphemeral, chat.update, conversations.replies (serves the
 stored thread back, metadata only with include_all_metadata like Slack), the three upload
-steps (files.getUploadURLExternal returns an absolute upload_url on this stub), reactions.add
-and `/response/<id>` as a response_url.
+steps (files.getUploadURLExternal returns an absolute upload_url on this stub), reactions.add,
+`/response/<id>` as a response_url, and apps.connections.open (returns `socket_url`, the
+WebSocket URL of a Socket Mode stub, once a test sets it).
 
 Programmable failures: `fail_channels[channel] = "not_in_channel"`, `rate_limit_once` (a set of
 method names answered 429 once), `upload_failures` (raw upload POSTs answered 500).
@@ -99,6 +100,7 @@ class SlackStub:
         self.fail_channels: dict[str, str] = {}
         self.rate_limit_once: set[str] = set()
         self.upload_failures = 0
+        self.socket_url: str | None = None
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
@@ -260,6 +262,11 @@ class SlackStub:
                 "message": msg.as_api(with_metadata=True),
             },
         )
+
+    def _apps_connections_open(self, args, raw, path):
+        if self.socket_url is None:
+            return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
+        return 200, {}, {"ok": True, "url": self.socket_url}
 
     def _chat_postMessage(self, args, raw, path):  # noqa: N802 (Slack's method name)
         return self._post(args)

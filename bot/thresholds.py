@@ -41,7 +41,7 @@ LIMITATION_POOR_SHARE = 0.25  # quality.md heuristic: limited for a quarter of t
 LIMITATION_FAIR_SHARE = 0.05  # quality.md heuristic
 PERSIST_WINDOW = 5  # Twilio SDK warnings: 3 of 5 consecutive samples
 PERSIST_COUNT = 3
-PERSIST_TOTAL_S = 30.0  # peermetrics raises eMOS issues only when sustained >= 30 s
+PERSIST_TOTAL_S = 30.0  # peermetrics raises eMOS issues only when sustained >= 30 s (unbroken)
 
 GRADES = (Grade.GOOD, Grade.FAIR, Grade.POOR)  # indexed by level
 
@@ -112,24 +112,29 @@ def sample_levels(series: Series, v: np.ndarray) -> tuple[np.ndarray, float | No
 
 
 def _persistent(bad: np.ndarray, interval: float) -> np.ndarray | None:
-    """The samples of a persistent problem (>= 3 of any 5 consecutive, or >= 30 s in total),
-    or None when the bad samples are only spikes."""
-    count = int(bad.sum())
-    if count == 0:
-        return None
-    if count * interval >= PERSIST_TOTAL_S:
-        return bad
-    if count < PERSIST_COUNT:
-        return None
-    win = min(PERSIST_WINDOW, len(bad))
-    sums = np.convolve(bad.astype(np.int16), np.ones(win, np.int16), "valid")
-    starts = np.flatnonzero(sums >= PERSIST_COUNT)
-    if not len(starts):
+    """The samples of a persistent problem, or None when the bad samples are only spikes.
+
+    A bad sample counts when it is part of 3 bad samples out of 5 consecutive ones, or of an
+    unbroken bad stretch lasting 30 s or more (coarse sampling, where one sample already
+    averages many seconds). Scattered spikes never add up: an hour with a one-second spike
+    every minute is not a sustained problem."""
+    if not bad.any():
         return None
     marked = np.zeros(len(bad), bool)
-    for k in range(win):
-        marked[starts + k] = True
-    return marked & bad
+    if bad.sum() >= PERSIST_COUNT:
+        win = min(PERSIST_WINDOW, len(bad))
+        sums = np.convolve(bad.astype(np.int16), np.ones(win, np.int16), "valid")
+        starts = np.flatnonzero(sums >= PERSIST_COUNT)
+        for k in range(win):
+            marked[starts + k] = True
+    if interval > 0:
+        # Unbroken runs of bad samples: [begin, end) index pairs from the edges of `bad`.
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], bad.astype(np.int8), [0]))))
+        for begin, end in zip(edges[::2], edges[1::2], strict=True):
+            if (end - begin) * interval >= PERSIST_TOTAL_S:
+                marked[begin:end] = True
+    marked &= bad
+    return marked if marked.any() else None
 
 
 def grade_series(series: Series) -> Graded | None:

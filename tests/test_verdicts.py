@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -143,11 +142,21 @@ def test_persistence_three_of_five(pattern, expected):
     assert grade(report(series(Metric.LOSS, values))).grade == expected
 
 
-def test_persistence_thirty_seconds_in_total():
-    # Six isolated 5-second spikes: no 3 of 5 anywhere, but 30 s in total.
+def test_scattered_spikes_do_not_add_up():
+    # Six isolated 5-second spikes, 30 s in total but never 3 of 5: spikes, not a problem.
     values = [12.0 if i % 10 == 0 else 0.2 for i in range(60)]
-    assert grade(report(series(Metric.LOSS, values))).grade == Grade.POOR
-    assert grade(report(series(Metric.LOSS, values[:50]))).grade == Grade.GOOD
+    assert grade(report(series(Metric.LOSS, values))).grade == Grade.GOOD
+    # An hour sampled every second with a one-second spike each minute stays good too.
+    hourly = [20.0 if i % 60 == 0 else 0.2 for i in range(3600)]
+    assert grade(report(series(Metric.LOSS, hourly, step=1.0))).grade == Grade.GOOD
+
+
+def test_persistence_thirty_unbroken_seconds_with_coarse_samples():
+    # Samples 15 s apart: two bad ones in a row are 30 s of loss though not 3 of 5.
+    values = [0.2] * 10 + [12.0, 12.0] + [0.2] * 10
+    assert grade(report(series(Metric.LOSS, values, step=15.0))).grade == Grade.POOR
+    values = [0.2] * 10 + [12.0, 0.2, 12.0] + [0.2] * 10
+    assert grade(report(series(Metric.LOSS, values, step=15.0))).grade == Grade.GOOD
 
 
 def test_lone_spike_finding_says_it_did_not_persist():
@@ -327,7 +336,8 @@ def test_provider_summary_is_graded_when_there_are_no_samples():
     )
 
 
-def test_an_hour_sampled_every_second_grades_fast():
+def test_an_hour_sampled_every_second_grades_an_episode_in_it():
+    # Speed is measured by benchmarks/bench_lookup.py; here: the hour is graded right.
     n = 3600
     items = []
     for media in (A, V):
@@ -338,13 +348,19 @@ def test_an_hour_sampled_every_second_grades_fast():
             if media == V:
                 items.append(series(Metric.FPS, [30.0] * n, media, direction, step=1.0))
                 items.append(series(Metric.HEIGHT, [720.0] * n, media, direction, step=1.0))
+    # 45 s of 9 % loss on receive (video) at minute 40.
+    loss = [0.5] * n
+    loss[2400:2445] = [9.0] * 45
+    items[items.index(next(s for s in items if s.media == V and s.direction == RECV))] = series(
+        Metric.LOSS, loss, V, RECV, step=1.0
+    )
     big = report(*items)
     assert len(big.series) == 20
-    grade(big)
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        verdict = grade(big)
-        timings.append(time.perf_counter() - started)
-    assert verdict.grade == Grade.GOOD
-    assert sorted(timings)[1] < 0.1
+    verdict = grade(big)
+    assert verdict.grade == Grade.POOR
+    assert (top(verdict).metric, top(verdict).media, top(verdict).direction) == (
+        Metric.LOSS.value,
+        V,
+        RECV,
+    )
+    assert top(verdict).duration_s == pytest.approx(45, abs=1)

@@ -24,10 +24,12 @@ MEDIA = (
     (Media.SCREEN_VIDEO, "screenshare_video"),
 )
 SIDES = ((Direction.SEND, "producer"), (Direction.RECEIVE, "consumer"))
-# WebRTC reports jitter and RTT in seconds; the API does not state its unit. A series whose
-# values all stay below 5 is taken as seconds: 5 s of jitter or RTT is beyond any usable call,
-# while a whole call under 5 ms only happens on a LAN.
+# WebRTC reports jitter and RTT in seconds; the API does not state its unit. The unit is decided
+# once per report, from RTT where there is any: RTTs all below 5 are seconds (5 s is beyond any
+# usable call, while a whole call under 5 ms only happens on a LAN). Jitter alone is ambiguous
+# (a clean call has 1-4 ms of it), so without RTT only jitter that stays below 1 is seconds.
 SECONDS_BELOW = 5.0
+JITTER_SECONDS_BELOW = 1.0
 WORSE_IS_HIGHER = {Metric.LOSS, Metric.JITTER, Metric.RTT, Metric.JITTER_BUFFER}
 # Sample fields read as numbers (the official SDK's producer / consumer stats), per side.
 NUMERIC = {
@@ -195,6 +197,7 @@ def add_series(report: Report, quality: Any) -> None:
     # Simulcast layers repeat the encoder's limitation reason: keep one per time, not "none"
     # when any layer names a reason.
     limits: dict[tuple[float, Media], str] = {}
+    found: list[tuple[Media, Direction, list[float], Columns]] = []
     for media, prefix in MEDIA:
         for direction, side in SIDES:
             send = direction == Direction.SEND
@@ -217,7 +220,10 @@ def add_series(report: Report, quality: Any) -> None:
                     f"Received {media.value} is the worst of {len(tracks)} streams at each time."
                 )
             times, merged = _merge(tracks, send)
-            _append(report, media, direction, times.tolist(), merged)
+            found.append((media, direction, times.tolist(), merged))
+    scale = _delay_scale([cols for *_, cols in found])
+    for media, direction, times, merged in found:
+        _append(report, media, direction, times, merged, scale)
     report.limitations = [
         Limitation(media=media, time=t, reason=reason)
         for (t, media), reason in sorted(limits.items())
@@ -251,15 +257,34 @@ def _by_track(rows: list[dict], t: np.ndarray, send: bool):
         yield at, {key: col[at] for key, col in cols.items()}
 
 
+def _peak(tracks: list[Columns], metric: Metric) -> float | None:
+    peaks = [np.nanmax(c[metric]) for c in tracks if metric in c and not np.isnan(c[metric]).all()]
+    return float(max(peaks)) if peaks else None
+
+
+def _delay_scale(tracks: list[Columns]) -> float:
+    """1000 when the report's jitter and RTT are in seconds, else 1 (see SECONDS_BELOW)."""
+    rtt = _peak(tracks, Metric.RTT)
+    if rtt is not None:
+        return 1000.0 if rtt < SECONDS_BELOW else 1.0
+    jitter = _peak(tracks, Metric.JITTER)
+    return 1000.0 if jitter is not None and jitter < JITTER_SECONDS_BELOW else 1.0
+
+
 def _append(
-    report: Report, media: Media, direction: Direction, times: list[float], cols: Columns
+    report: Report,
+    media: Media,
+    direction: Direction,
+    times: list[float],
+    cols: Columns,
+    scale: float,
 ) -> None:
     for metric, values in cols.items():
         real = values[~np.isnan(values)]
         if not len(real):
             continue
-        if metric in (Metric.JITTER, Metric.RTT) and real.max() < SECONDS_BELOW:
-            values = values * 1000
+        if metric in (Metric.JITTER, Metric.RTT):
+            values = values * scale
         if metric == Metric.MOS and real.max() > 5:
             metric = Metric.SCORE  # not on the 1-5 MOS scale
         report.series.append(

@@ -128,7 +128,7 @@ def test_counter_deltas_resets_and_units():
             "packets_sent": 100 * i,
             "packets_lost": [0, 5, 5][i],
             "bytes_sent": 250_000 * i,
-            "jitter": [12, 15, 20][i],  # already in ms: above the seconds threshold
+            "jitter": [0.012, 0.015, 0.020][i],  # seconds, like the RTT beside it
             "rtt": [0.05, 0.06, 0.07][i],  # seconds
             "frames_per_second": 30,
             "frame_width": 1280,
@@ -163,7 +163,7 @@ def test_counter_deltas_resets_and_units():
     assert values(report, Media.AUDIO, Direction.RECEIVE, Metric.MOS)[4] == 3.9
     assert report.get(Media.AUDIO, Direction.RECEIVE, Metric.RTT) is None
     assert values(report, Media.VIDEO, Direction.SEND, Metric.LOSS) == [None, 5.0, 0.0]
-    assert values(report, Media.VIDEO, Direction.SEND, Metric.JITTER) == [12, 15, 20]
+    assert values(report, Media.VIDEO, Direction.SEND, Metric.JITTER) == pytest.approx([12, 15, 20])
     assert values(report, Media.VIDEO, Direction.SEND, Metric.RTT) == pytest.approx([50, 60, 70])
     assert values(report, Media.VIDEO, Direction.SEND, Metric.BITRATE) == [None, 2000.0, 2000.0]
     assert values(report, Media.VIDEO, Direction.SEND, Metric.HEIGHT) == [720, 720, 720]
@@ -468,3 +468,30 @@ def test_simulcast_layers_add_up_and_share_one_limitation():
         (T0 + i, "bandwidth") for i in range(3)
     ]
     assert report.notes == []
+
+
+def test_millisecond_reports_stay_in_milliseconds():
+    """The unit is decided once per report from RTT: a clean call reported in ms (RTT 40-60,
+    jitter 1-4) must not be read as seconds and graded as seconds of jitter."""
+    rows = [
+        {
+            "timestamp": iso(i),
+            "producer_id": "p1",
+            "packets_sent": 100 * i,
+            "packets_lost": 0,
+            "jitter": [1.0, 2.5, 4.0][i],
+            "rtt": [40, 50, 60][i],
+        }
+        for i in range(3)
+    ]
+    report = parse_peer_report(body({"peer_report": {"quality": {"audio_producer": rows}}}))
+    assert values(report, Media.AUDIO, Direction.SEND, Metric.JITTER) == [1.0, 2.5, 4.0]
+    assert values(report, Media.AUDIO, Direction.SEND, Metric.RTT) == [40, 50, 60]
+
+
+def test_jitter_without_rtt_below_one_is_seconds():
+    rows = [{"timestamp": iso(i), "consumer_id": "c1", "jitter": 0.004 * (i + 1)} for i in range(3)]
+    report = parse_peer_report(body({"peer_report": {"quality": {"audio_consumer": rows}}}))
+    assert values(report, Media.AUDIO, Direction.RECEIVE, Metric.JITTER) == pytest.approx(
+        [4.0, 8.0, 12.0]
+    )

@@ -3,6 +3,7 @@ JSON object of `check --json`. Pure functions."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from bot.lookup import Outcome
@@ -62,7 +63,7 @@ def text(outcome: Outcome, chart_path: str | None = None) -> str:
 def listing_text(listing: Listing) -> str:
     lines = [f"{listing.title}"]
     for row in listing.rows:
-        when = row.joined_at.strftime("%Y-%m-%d %H:%M UTC") if row.joined_at else ""
+        when = row.joined_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if row.joined_at else ""
         dur = f"{row.duration_s / 60:.1f} min" if row.duration_s is not None else ""
         facts = ", ".join(x for x in (row.name or "", when, dur) if x)
         lines.append(f"   {row.command or row.id}" + (f"   ({facts})" if facts else ""))

@@ -31,8 +31,11 @@ USER = "UONCALL01"
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read the developer's Slack or provider credentials."""
+    ours = {name.upper() for name in Settings.model_fields}
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "CLOUDFLARE_", "REALTIMEKIT_", "VIDEOSDK_", "STREAM_")):
+        if name.upper() in ours or name.startswith(
+            ("SLACK_", "CLOUDFLARE_", "REALTIMEKIT_", "VIDEOSDK_", "STREAM_")
+        ):
             monkeypatch.delenv(name, raising=False)
 
 

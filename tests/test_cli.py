@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.config import Settings
 from providers.emulators.cloudflare import EMULATOR as CloudflareEmulator
 from providers.sandbox import EmulatorServer, generate
 
@@ -22,8 +23,9 @@ ENV_PREFIXES = ("SLACK_", "CLOUDFLARE_", "REALTIMEKIT_", "VIDEOSDK_", "STREAM_")
 @pytest.fixture
 def isolated(monkeypatch, tmp_path):
     """No developer settings leak in: clear our variables and run where no .env exists."""
+    ours = {name.upper() for name in Settings.model_fields}
     for name in list(os.environ):
-        if name.startswith(ENV_PREFIXES):
+        if name.startswith(ENV_PREFIXES) or name.upper() in ours:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return tmp_path

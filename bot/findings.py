@@ -113,11 +113,12 @@ def series_finding(g: Graded) -> Finding:
         )
         stat = f"{value_range(lo, hi, metric)} vs normal {normal}"
     else:
+        # Lower is worse (MOS, score): the episode's own median, not the whole call's.
         finding.text = (
             f"{cap(name)} {where} was {value_range(lo, hi, metric)} "
-            f"(p50 {num(g.p50, metric)}) {period}."
+            f"(median {num(float(np.median(bad)), metric)}) {period}."
         )
-        stat = f"p10 {num(g.p10, metric)}"
+        stat = f"down to {num(lo, metric)}"
     finding.summary = f"{name} {where}, {stat} for {span_text(duration)} from {clock(since)} UTC"
     return finding
 

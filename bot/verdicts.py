@@ -115,7 +115,7 @@ def _add_causes(findings: list[Finding], relayed: bool) -> None:
             continue
         metric = f.metric
         if metric in (Metric.LOSS, Metric.JITTER):
-            if loss_send and loss_recv:
+            if metric == Metric.LOSS and loss_send and loss_recv:
                 f.cause = CAUSE_BOTH
             elif f.direction == Direction.SEND:
                 f.cause = CAUSE_UPLINK

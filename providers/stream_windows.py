@@ -158,11 +158,15 @@ def split_window(
 
 def merge_points(chunks: Iterable[tuple[Window, Iterable[Point]]]) -> list[Point]:
     """Points of every window, each kept only inside its own [since, until) (a second fence
-    in case the API is inclusive at both ends), one per timestamp, in time order."""
+    in case the API is inclusive at both ends), one per timestamp, in time order. The last
+    window also keeps a point exactly at its end: the sample taken as the participant left."""
+    chunks = list(chunks)
+    end = max((until.timestamp() for (_, until), _ in chunks), default=None)
     merged: dict[float, float | None] = {}
     for (since, until), points in chunks:
         lo, hi = since.timestamp(), until.timestamp()
         for t, v in points:
-            if lo <= t < hi and (t not in merged or merged[t] is None):
+            inside = lo <= t < hi or t == hi == end
+            if inside and (t not in merged or merged[t] is None):
                 merged[t] = v
     return sorted(merged.items())

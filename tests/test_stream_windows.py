@@ -92,7 +92,18 @@ def test_merge_keeps_each_point_once_inside_its_own_window():
     first = [(S0, 1.0), (S0 + 5, 2.0), (edge, 99.0)]  # an inclusive API repeats the edge
     second = [(edge, 3.0), (edge + 5, None), (edge + 5, 4.0), (S0 + 5, 2.0), (end.timestamp(), 9.0)]
     merged = merge_points([((T0, half), first), ((half, end), second)])
-    assert merged == [(S0, 1.0), (S0 + 5, 2.0), (edge, 3.0), (edge + 5, 4.0)]
+    # The inner edge belongs to the later window; the outer end (the last sample, taken as
+    # the participant left) is kept.
+    assert merged == [
+        (S0, 1.0),
+        (S0 + 5, 2.0),
+        (edge, 3.0),
+        (edge + 5, 4.0),
+        (end.timestamp(), 9.0),
+    ]
+    # A point past the end is outside every window.
+    late = merge_points([((T0, end), [(end.timestamp() + 1, 5.0)])])
+    assert late == []
 
 
 def test_window_words():

@@ -22,7 +22,8 @@ from bot.config import Settings
 from bot.lookup import Outcome, run
 from charts.timeseries import render
 from providers.emulators.cloudflare import EMULATOR
-from providers.sandbox import EmulatorServer, generate
+from providers.sandbox import EmulatorServer
+from providers.scenarios import generate
 
 RATIO_GOAL = 1.5
 CHART_GOAL_S = 0.300

@@ -19,15 +19,10 @@ from bot.jobs import Busy, Job
 from bot.lookup import Outcome
 from bot.runtime import Runtime, ThreadContext
 from bot.threads import NotInChannel, Where, post, remember, tell, upload
-from providers.base import CallQualityError, Lookup, all_providers
+from providers.base import CallQualityError, Lookup, provider_label
 from providers.models import Listing, Report
 
 log = logging.getLogger("callquality.answers")
-
-
-def label(provider: str) -> str:
-    cls = all_providers().get(provider)
-    return cls.label if cls is not None else provider
 
 
 def safe_id(lookup: Lookup) -> str:
@@ -138,7 +133,7 @@ def publish(
     """Post the summary (a new parent, or a reply when `where.thread_ts` is set), then the chart
     and the details in its thread. Returns the thread root's ts."""
     lookup = outcome.lookup
-    name = label(lookup.provider)
+    name = provider_label(lookup.provider)
     meta = render.metadata(lookup, request_id) if with_metadata else None
     if isinstance(outcome.result, Listing):
         text, blocks = render.listing(

@@ -3,7 +3,9 @@
 Both `app_mention` and `message` listeners land here. One message can arrive twice (Slack
 retries, or as both event types in any order), so whatever is answered is first claimed in a
 TTL set keyed by (channel, ts). Chatter, other bots and our own messages are ignored without a
-single API call.
+single API call. Nothing raises out of here: a mention has no response_url, so when the bot
+cannot post in the channel it can only log; any other failure is logged with a request id and
+answered with an apology carrying the same id.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot import answers, commands, followups, render
+from bot import messages as m
 from bot.runtime import Runtime, request_id
-from bot.threads import Where, post, thread_context
+from bot.threads import NotInChannel, Where, post, tell, thread_context
 from providers.base import InputError, Lookup
 
 log = logging.getLogger("callquality.conversation")
@@ -45,43 +48,69 @@ def handle(
         return
     if msg.get("bot_id") or msg.get("subtype") == "bot_message" or user == bot_user_id:
         return
-    text = msg.get("text") or ""
-    if not mentioned and bot_user_id and f"<@{bot_user_id}" in text:
+    raw = msg.get("text") or ""
+    if not mentioned and bot_user_id and f"<@{bot_user_id}" in raw:
         return  # the app_mention delivery of the same message answers it
     in_thread = bool(thread_ts) and thread_ts != ts
+    text = render.unslack(raw)
     followup = followups.parse(text) if in_thread else None
-
-    if followup is not None:
-        if not runtime.seen.add_if_absent((channel, ts)):
-            return
-        where = Where(channel=channel, thread_ts=thread_ts, user=user)
-        rid = request_id()
-
-        def work(job) -> None:
-            ctx = thread_context(
-                client, runtime, channel, thread_ts, bot_user_id=bot_user_id, bot_id=bot_id
-            )
-            if ctx is None:
-                if mentioned and job.claim():
-                    post(client, channel, commands.usage(), thread_ts=thread_ts)
-                return
-            followups.answer(runtime, client, ctx, followup, where, rid, job)
-
-        answers.submit(runtime, client, where, rid, followup.kind, work)
-        return
-
-    if not mentioned:
+    if followup is None and not mentioned:
         return  # chatter
     if not runtime.seen.add_if_absent((channel, ts)):
         return
-    root = thread_ts or ts
-    where = Where(channel=channel, thread_ts=root, user=user)
+    # Follow-ups answer in their thread; a mention at the top level starts one under itself.
+    where = Where(channel=channel, thread_ts=thread_ts or ts, user=user)
+    rid = request_id()
     try:
-        parsed = commands.parse(followups.strip_mentions(text))
+        if followup is not None:
+            _follow_up(runtime, client, followup, where, rid, bot_user_id, bot_id, mentioned)
+        else:
+            _lookup(runtime, client, text, where, rid)
+    except NotInChannel:
+        answers.not_in_channel(client, where)
+    except Exception:
+        log.exception("answering a message failed [%s]", rid)
+        try:
+            apology = m.APOLOGY.format(command=render.code(f"@{m.BOT_NAME}"), request_id=rid)
+            tell(client, where, apology)
+        except Exception:
+            log.exception("could not post the apology [%s]", rid)
+
+
+def _follow_up(
+    runtime: Runtime,
+    client: WebClient,
+    followup: followups.FollowUp,
+    where: Where,
+    rid: str,
+    bot_user_id: str | None,
+    bot_id: str | None,
+    mentioned: bool,
+) -> None:
+    channel, thread_ts = where.channel, where.thread_ts
+    assert thread_ts is not None
+
+    def work(job) -> None:
+        ctx = thread_context(
+            client, runtime, channel, thread_ts, bot_user_id=bot_user_id, bot_id=bot_id
+        )
+        if ctx is None:
+            if mentioned and job.claim():
+                post(client, channel, commands.usage(), thread_ts=thread_ts)
+            return
+        followups.answer(runtime, client, ctx, followup, where, rid, job)
+
+    answers.submit(runtime, client, where, rid, followup.kind, work)
+
+
+def _lookup(runtime: Runtime, client: WebClient, text: str, where: Where, rid: str) -> None:
+    """A mention with a command (`@callquality cf <peer_id>`): answered in its thread."""
+    try:
+        parsed = commands.parse(text)
     except InputError as err:
-        post(client, channel, render.input_error_text(err), thread_ts=root)
+        post(client, where.channel, render.input_error_text(err), thread_ts=where.thread_ts)
         return
     if not isinstance(parsed, Lookup):
-        post(client, channel, commands.usage(parsed.topic), thread_ts=root)
+        post(client, where.channel, commands.usage(parsed.topic), thread_ts=where.thread_ts)
         return
-    answers.start(runtime, client, parsed, where, request_id())
+    answers.start(runtime, client, parsed, where, rid)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,34 +16,12 @@ from bot.commands import parse as parse_command
 from bot.jobs import Job
 from bot.runtime import Runtime, ThreadContext
 from bot.threads import Where, post, upload
-from providers.base import InputError, Lookup, all_providers, provider_words
-from providers.models import Listing, Media, Metric, Report
+from providers.base import InputError, Lookup, provider_label, provider_words
+from providers.models import Listing, Media, Report
 
-MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 SIMPLE = ("audio", "video", "network", "device", "events", "raw", "refresh", "help")
 ALIASES = {"net": "network", "devices": "device", "event": "events", "json": "raw", "?": "help"}
-
-METRIC_WORDS: dict[str, Metric] = {
-    "loss": Metric.LOSS,
-    "packetloss": Metric.LOSS,
-    "jitter": Metric.JITTER,
-    "rtt": Metric.RTT,
-    "latency": Metric.RTT,
-    "bitrate": Metric.BITRATE,
-    "bandwidth": Metric.BITRATE,
-    "fps": Metric.FPS,
-    "framerate": Metric.FPS,
-    "resolution": Metric.HEIGHT,
-    "height": Metric.HEIGHT,
-    "width": Metric.WIDTH,
-    "mos": Metric.MOS,
-    "score": Metric.SCORE,
-    "buffer": Metric.JITTER_BUFFER,
-}
-METRIC_CHOICES = ", ".join(
-    f"`{w}`"
-    for w in ("loss", "jitter", "rtt", "bitrate", "fps", "mos", "resolution", "score", "buffer")
-)
+WINDOW_WORDS = ("last", "since")  # how a provider's command spells a window
 
 
 @dataclass(frozen=True)
@@ -53,17 +30,13 @@ class FollowUp:
     words: tuple[str, ...] = ()
 
 
-def strip_mentions(text: str) -> str:
-    return MENTION.sub(" ", text or "").strip()
-
-
 def join_words(provider: str, args: Iterable[str]) -> str:
     return " ".join([provider, *(shlex.quote(a) for a in args)])
 
 
 def parse(text: str) -> FollowUp | None:
     """A follow-up, or None for anything else (chatter is answered with silence)."""
-    words = strip_mentions(text).split()
+    words = render.unslack(text).split()
     if not words or len(words) > 12:
         return None
     head = words[0].lower().rstrip("?!.,")
@@ -76,6 +49,8 @@ def parse(text: str) -> FollowUp | None:
     if head == "last" and len(rest) == 1:
         return FollowUp("window", ("last", *rest))
     if head == "window" and rest:
+        if len(rest) == 2 and rest[0].lower() not in WINDOW_WORDS:
+            rest = ("since", rest[0], "until", rest[1])  # `window <from> <to>`
         return FollowUp("window", rest)
     if head == "compare" and rest:
         return FollowUp("compare", rest)
@@ -99,11 +74,10 @@ def answer(
         return
     base = answers.context_lookup(ctx)
     if followup.kind == "window":
-        lookup = _windowed(ctx, base, followup.words)
-        if lookup is None or isinstance(lookup, str):
-            unsupported = m.WINDOW_UNSUPPORTED.format(label=answers.label(ctx.provider))
+        lookup = _windowed(ctx, followup.words)
+        if isinstance(lookup, str):
             if job.claim():
-                _say(client, where, lookup or unsupported)
+                _say(client, where, lookup)
             return
         answers.deliver(runtime, client, lookup, where, request_id, job, with_metadata=False)
         return
@@ -136,46 +110,87 @@ def _say(client: WebClient, where: Where, text: str) -> None:
 
 
 def _help() -> str:
-    return m.FOLLOWUP_HELP.format(metrics=METRIC_CHOICES)
+    return m.FOLLOWUP_HELP.format(metrics=_chart_choices())
 
 
-def _windowed(ctx: ThreadContext, base: Lookup, words: tuple[str, ...]) -> Lookup | str | None:
-    """The thread's lookup over another window: None when the provider takes no window,
-    a sentence when the window itself is wrong."""
+def _chart_choices() -> str:
+    from charts import timeseries  # matplotlib is heavy: imported on first use
+
+    return ", ".join(f"`{word}`" for word in timeseries.focus_choices())
+
+
+def _chart_focus(word: str) -> str | None:
+    from charts import timeseries
+
+    return timeseries.focus_key(word)
+
+
+def _thread_args(ctx: ThreadContext) -> list[str]:
+    """The words of the thread's lookup without its window."""
     args = list(ctx.args)
     if ctx.window:
         old = ctx.window.split()
         if args[-len(old) :] == old:
             args = args[: -len(old)]
+    return args
+
+
+def _parse_lookup(provider: str, args: Iterable[str]) -> Lookup | None:
+    parsed = parse_command(join_words(provider, args))
+    return parsed if isinstance(parsed, Lookup) else None
+
+
+def _windowed(ctx: ThreadContext, words: tuple[str, ...]) -> Lookup | str:
+    """The thread's lookup over another window, or the sentence that says why not."""
+    args = _thread_args(ctx)
+    # Whether the provider takes a window at all: the thread's own words with a good one.
     try:
-        parsed = parse_command(join_words(ctx.provider, [*args, *words]))
+        probe = _parse_lookup(ctx.provider, [*args, "last", "10m"])
+    except InputError:
+        probe = None
+    if probe is None or probe.window_text is None:
+        return m.WINDOW_UNSUPPORTED.format(label=provider_label(ctx.provider))
+    if not words or words[0].lower() not in WINDOW_WORDS:
+        return m.WINDOW_REJECTED.format(message=m.WINDOW_HOWTO)
+    try:
+        parsed = _parse_lookup(ctx.provider, [*args, *words])
     except InputError as err:
-        if not _takes_window(ctx.provider):
-            return None
         return m.WINDOW_REJECTED.format(message=render.escape(str(err)))
-    if not isinstance(parsed, Lookup) or (parsed.window is None and not parsed.window_text):
-        return None
+    if parsed is None or parsed.window_text is None:
+        return m.WINDOW_REJECTED.format(message=m.WINDOW_HOWTO)
     return parsed
 
 
-def _takes_window(provider: str) -> bool:
-    # The registry has no flag for it; the usage forms say whether a window is accepted.
-    cls = all_providers().get(provider)
-    forms = " ".join(cls.usage) if cls is not None else ""
-    return any(word in forms for word in ("window", "last ", "since "))
-
-
 def _compared(ctx: ThreadContext, words: tuple[str, ...]) -> Lookup | str:
+    """The other participant: a full lookup of the thread's provider, or ids within the
+    thread's call (the thread's leading ids are put in front: `compare user-b` in a Stream
+    thread, `compare <participant_id>` in a VideoSDK one)."""
     words_l = list(words)
     known = provider_words()
     if words_l and words_l[0].lower() in known:
         if known[words_l[0].lower()] != ctx.provider:
-            return m.COMPARE_OTHER_PROVIDER.format(label=answers.label(ctx.provider))
+            return m.COMPARE_OTHER_PROVIDER.format(label=provider_label(ctx.provider))
         words_l = words_l[1:]
-    parsed = parse_command(join_words(ctx.provider, words_l))
-    if not isinstance(parsed, Lookup):
-        return _help()
-    return parsed
+    try:
+        parsed = _parse_lookup(ctx.provider, words_l)
+    except InputError as err:
+        first_error = err
+    else:
+        return parsed if parsed is not None else _help()
+    args = _thread_args(ctx)
+    errors: list[InputError] = []
+    for cut in range(1, len(args)):
+        try:
+            parsed = _parse_lookup(ctx.provider, [*args[:cut], *words_l])
+        except InputError as err:
+            errors.append(err)
+            continue
+        if parsed is not None and parsed.kind != "session":
+            return parsed
+    # Fewer words than the thread's own ids: they were meant within the thread's call.
+    if errors and len(words_l) < len(args):
+        raise errors[0]
+    raise first_error
 
 
 def _post_detail(
@@ -213,15 +228,15 @@ def _post_detail(
     if kind == "chart":
         focus = None
         if followup.words:
-            word = followup.words[0].lower()
-            focus = METRIC_WORDS.get(word)
+            word = followup.words[0]
+            focus = _chart_focus(word)
             if focus is None:
                 return _say(
                     client,
                     where,
-                    m.UNKNOWN_METRIC.format(word=render.escape(word), metrics=METRIC_CHOICES),
+                    m.UNKNOWN_METRIC.format(word=render.escape(word), metrics=_chart_choices()),
                 )
-        suffix = f"-{focus.name.lower()}" if focus is not None else ""
+        suffix = f"-{focus}" if focus is not None else ""
         answers.post_chart(
             runtime, client, where.channel, root, outcome, request_id, focus=focus, suffix=suffix
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 BOT_NAME = "callquality"
 
 LOOKING_UP = ":hourglass_flowing_sand: Looking up {command}…"
-LOOKING_UP_THREAD = ":hourglass_flowing_sand: Looking up {command}…"
 BUSY = ":construction: Too many lookups are running right now; try again in a minute."
 TIMED_OUT = (
     ":hourglass: The lookup for {command} took longer than {seconds:.0f} s and was stopped. "
@@ -37,7 +36,6 @@ LISTING_EMPTY = "No participants found."
 LISTING_MORE = "…and {more} more."
 LISTING_PICK = "Run one of these to grade a participant:"
 
-TOP_FINDINGS = "*What went wrong*"
 ALL_FINDINGS = "*All findings*"
 STAYED_GOOD = "Stayed good: {names}."
 NO_FINDINGS = "Nothing stood out: every graded metric was within normal range."
@@ -57,10 +55,12 @@ FOLLOWUP_HELP = (
     "• `device`: device, OS, browser and SDK\n"
     "• `events`: joins, leaves, reconnects, device changes\n"
     "• `raw`: the normalized report as a JSON file\n"
-    "• `chart <metric>`: one metric over time ({metrics})\n"
-    "• `last 10m` or `window <from> <to>`: look again over another window\n"
+    "• `chart <metric>`: one metric, or one media, over time ({metrics})\n"
+    "• `last 10m` or `window <from> <to>`: look again over another window, once (the other "
+    "answers here keep to the thread's own window)\n"
     "• `refresh`: look again now\n"
-    "• `compare <ids>`: another participant of the same provider, side by side"
+    "• `compare <ids>`: another participant of the same provider, side by side (ids within "
+    "this thread's call or session are enough)"
 )
 UNKNOWN_METRIC = "I can't chart `{word}`. Try one of: {metrics}."
 NO_SUCH_MEDIA = "No {media} figures were reported for this participant."
@@ -69,9 +69,12 @@ NO_REPORT_IN_THREAD = (
 )
 WINDOW_UNSUPPORTED = "{label} lookups do not take a time window."
 WINDOW_REJECTED = "That window did not work: {message}"
+WINDOW_HOWTO = (
+    "write `last 10m`, or `window <from> <to>` with ISO-8601 times such as "
+    "`window 2026-11-20T14:00:00Z 2026-11-20T14:30:00Z`."
+)
 COMPARE_OTHER_PROVIDER = "Compare needs ids of the same provider ({label})."
 RAW_TITLE = "Normalized report (IP address removed)"
-RAW_COMMENT = "The normalized report for {command}."
 
 DIRECTION_WORD = {"send": "sent", "receive": "received"}
 

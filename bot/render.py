@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,27 @@ Blocks = list[dict[str, Any]]
 def escape(text: object) -> str:
     """Escape the three characters Slack treats as control characters in mrkdwn."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">"}
+
+
+def unslack(text: str) -> str:
+    """What a person typed, from the text of a Slack event: mentions removed, a link or an
+    address (`<mailto:a@b.com|a@b.com>`, `<https://x|label>`) back to its label or to the bare
+    target, and `&amp;` `&lt;` `&gt;` unescaped."""
+
+    def plain(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("@"):
+            return " "  # a user mention (the bot's own, usually) is not a command word
+        if label is not None:
+            return label
+        return target.removeprefix("mailto:")
+
+    text = _MARKUP.sub(plain, text or "")
+    return re.sub(r"&(?:amp|lt|gt);", lambda e: _ENTITIES[e.group(0)], text).strip()
 
 
 def code(text: object) -> str:
@@ -225,7 +247,9 @@ def events_text(report: Report) -> str:
 
 def listing(result: Listing, *, label: str, command: str, request_id: str) -> tuple[str, Blocks]:
     """A parent message listing participants (or sessions), each with the command to grade it."""
-    title = _cut(m.LISTING_HEADER.format(title=result.title), HEADER_LIMIT)
+    # A header is plain text: backticks around ids would show literally.
+    plain_title = result.title.replace("`", "")
+    title = _cut(m.LISTING_HEADER.format(title=plain_title), HEADER_LIMIT)
     rows = result.rows[:MAX_LISTING_ROWS]
     lines = []
     for row in rows:
@@ -249,7 +273,7 @@ def listing(result: Listing, *, label: str, command: str, request_id: str) -> tu
     if result.notes:
         blocks.append(_section("\n".join(f"• {escape(n)}" for n in result.notes)))
     blocks.append(_context(context_line(label, command, None, request_id)))
-    return escape(_cut(f"{result.title}: {total} found", 300)), blocks
+    return escape(_cut(f"{plain_title}: {total} found", 300)), blocks
 
 
 def metadata(lookup: Lookup, request_id: str) -> dict[str, Any]:
@@ -381,7 +405,5 @@ def input_error_text(err: CallQualityError) -> str:
 
 
 def raw_json(report: Report) -> bytes:
-    """The normalized report for the `raw` follow-up, without the participant's IP address."""
-    data = report.model_dump(mode="json")
-    data.get("network", {}).pop("ip", None)
-    return json.dumps(data, indent=2, sort_keys=True).encode()
+    """The normalized report for the `raw` follow-up (the model never dumps the IP address)."""
+    return json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True).encode()

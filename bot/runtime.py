@@ -68,6 +68,14 @@ class ThreadContext:
     request_id: str | None
 
 
+@dataclass
+class _KeyLock:
+    """One lock per result key, shared by the lookups that want it (`users` of them)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+
+
 def result_key(lookup: Lookup) -> tuple[str, tuple[str, ...], str | None]:
     return (lookup.provider, tuple(lookup.args), lookup.window_text)
 
@@ -90,26 +98,33 @@ class Runtime:
         self.threads = LockedTTL(maxsize=2048, ttl=THREAD_TTL_S)
         self.seen = LockedTTL(maxsize=10000, ttl=SEEN_TTL_S)
         self.charts = LockedTTL(maxsize=64, ttl=s.cache_ttl_s)
-        self._key_locks: dict[Any, threading.Lock] = {}
+        self._key_locks: dict[Any, _KeyLock] = {}
         self._key_locks_lock = threading.Lock()
 
     def lookup(self, lookup: Lookup, *, refresh: bool = False) -> lookups.Outcome:
         """Fetch and grade, reusing a result younger than `cache_ttl_s`. Concurrent identical
         lookups wait for the first one instead of each asking the provider."""
         key = result_key(lookup)
+        # Counted, not tested with `locked()`: a lookup that has the entry but has not acquired
+        # its lock yet still needs it. The last user removes it, whether the runner returned
+        # or raised, so failing lookups leave nothing behind.
         with self._key_locks_lock:
-            lock = self._key_locks.setdefault(key, threading.Lock())
-        with lock:
-            if not refresh:
-                cached = self.results.get(key)
-                if cached is not None:
-                    return cached
-            outcome = self.runner(lookup, self.settings, self.transport)
-            self.results.set(key, outcome)
-        with self._key_locks_lock:
-            if not lock.locked():
-                self._key_locks.pop(key, None)
-        return outcome
+            entry = self._key_locks.setdefault(key, _KeyLock())
+            entry.users += 1
+        try:
+            with entry.lock:
+                if not refresh:
+                    cached = self.results.get(key)
+                    if cached is not None:
+                        return cached
+                outcome = self.runner(lookup, self.settings, self.transport)
+                self.results.set(key, outcome)
+                return outcome
+        finally:
+            with self._key_locks_lock:
+                entry.users -= 1
+                if entry.users == 0:
+                    del self._key_locks[key]
 
     def chart(self, outcome: lookups.Outcome, focus: object | None = None) -> bytes:
         """The PNG for `outcome`, drawn once per result: a chart costs ~0.25 s of CPU."""

@@ -25,6 +25,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 from bot import verdicts as v
 from bot.emodel import estimated_mos
 from bot.verdicts import Grade, Verdict
+from providers.base import provider_label
 from providers.models import Direction, EventKind, Media, Metric, Report, Series
 
 DPI = 100
@@ -118,8 +119,11 @@ PANELS: dict[str, Panel] = {
         Panel("bitrate", "Bitrate", "kbps (log)", (Metric.BITRATE,), log=True),
         Panel("fps", "Frame rate", "frames/s", (Metric.FPS,), floor_top=32.0),
         Panel("resolution", "Resolution (frame height)", "height (px)", (Metric.HEIGHT,)),
+        Panel("buffer", "Jitter buffer delay", "delay (ms)", (Metric.JITTER_BUFFER,)),
     )
 }
+# The full chart; the jitter buffer is drawn only when asked for (`chart buffer`).
+DEFAULT_PANELS = ("mos", "loss", "jitter", "rtt", "bitrate", "fps", "resolution")
 NETWORK = ("loss", "jitter", "rtt")
 VIDEO_PANELS = ("bitrate", "fps", "resolution")
 FOCUS_PANELS: dict[str, tuple[tuple[str, ...], frozenset[Media] | None]] = {
@@ -135,6 +139,7 @@ FOCUS_PANELS: dict[str, tuple[tuple[str, ...], frozenset[Media] | None]] = {
 }
 FOCUS_WORDS = {  # accepted words -> panel key
     "loss": "loss",
+    "packetloss": "loss",
     "packet_loss": "loss",
     Metric.LOSS.value: "loss",
     "jitter": "jitter",
@@ -143,6 +148,7 @@ FOCUS_WORDS = {  # accepted words -> panel key
     "latency": "rtt",
     Metric.RTT.value: "rtt",
     "bitrate": "bitrate",
+    "bandwidth": "bitrate",
     Metric.BITRATE.value: "bitrate",
     "fps": "fps",
     "framerate": "fps",
@@ -154,23 +160,40 @@ FOCUS_WORDS = {  # accepted words -> panel key
     "quality": "mos",
     "score": "mos",
     Metric.SCORE.value: "mos",
+    "buffer": "buffer",
+    "jitter_buffer": "buffer",
+    Metric.JITTER_BUFFER.value: "buffer",
 }
+# The words offered to users, in this order; every other accepted word is a synonym.
+FOCUS_CHOICES = (
+    *FOCUS_PANELS,
+    *("loss", "jitter", "rtt", "bitrate", "fps", "resolution", "mos", "buffer"),
+)
 
 
 def focus_choices() -> list[str]:
-    return [*FOCUS_PANELS, *dict.fromkeys(FOCUS_WORDS)]
+    """The focus words to offer: the media groups, then one word per panel."""
+    return list(FOCUS_CHOICES)
+
+
+def focus_key(focus: str) -> str | None:
+    """The canonical focus word (`audio`, `loss`, ...) for any accepted word, else None."""
+    word = focus.strip().lower().replace("-", "_").replace(" ", "_")
+    if word in FOCUS_PANELS:
+        return word
+    return FOCUS_WORDS.get(word)
 
 
 def resolve_focus(focus: str | None) -> tuple[tuple[str, ...], frozenset[Media] | None]:
     """Panel keys and media filter for a focus word; ValueError names the valid words."""
     if focus is None:
-        return tuple(PANELS), None
-    word = focus.strip().lower().replace("-", "_").replace(" ", "_")
-    if word in FOCUS_PANELS:
-        return FOCUS_PANELS[word]
-    if word in FOCUS_WORDS:
-        return (FOCUS_WORDS[word],), None
-    raise ValueError(f"Unknown chart `{focus}`; choose one of: {', '.join(focus_choices())}.")
+        return DEFAULT_PANELS, None
+    key = focus_key(focus)
+    if key is None:
+        raise ValueError(f"Unknown chart `{focus}`; choose one of: {', '.join(focus_choices())}.")
+    if key in FOCUS_PANELS:
+        return FOCUS_PANELS[key]
+    return (key,), None
 
 
 # --- data --------------------------------------------------------------------------------------
@@ -294,10 +317,6 @@ def _path(report: Report) -> list[str]:
     if (net.transport or "").lower() in ("tcp", "tls"):
         return [f"over {net.transport.upper()}"]
     return []
-
-
-def _provider_label(report: Report) -> str:
-    return v._provider_label(report.provider)
 
 
 # --- drawing -----------------------------------------------------------------------------------
@@ -482,7 +501,8 @@ def _legend_handles(reports: list[Report], panels: list[list[PanelData]], spans)
 def _footnote(report: Report, empty: list[str]) -> str:
     parts = []
     if report.missing:
-        parts.append(f"Not supplied by {_provider_label(report)}: {', '.join(report.missing)}.")
+        who = provider_label(report.provider)
+        parts.append(f"Not supplied by {who}: {', '.join(report.missing)}.")
     if empty:
         parts.append(f"No data for: {', '.join(empty)}.")
     return " ".join(parts)
@@ -558,7 +578,7 @@ def _header(
     fig.text(
         x + badge_in / fig.get_figwidth(),
         y,
-        "  ·  ".join([_participant(report), _provider_label(report), *_path(report)]),
+        "  ·  ".join([_participant(report), provider_label(report.provider), *_path(report)]),
         fontsize=size,
         fontweight="bold",
         va="top",

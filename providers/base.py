@@ -204,6 +204,12 @@ def provider_words() -> dict[str, str]:
     return words
 
 
+def provider_label(name: str) -> str:
+    """The provider's name for people ("Cloudflare RealtimeKit"); `name` itself when unknown."""
+    cls = all_providers().get(name)
+    return cls.label if cls is not None else name
+
+
 def get_provider_class(word: str) -> type[Provider]:
     """Resolve a command word; raise UnknownProviderError naming the valid choices."""
     words = provider_words()

@@ -124,10 +124,11 @@ class Client(BaseModel):
 class Network(BaseModel):
     """Where the participant connected from and how media flowed.
 
-    `ip` is kept for the `raw` export only; renderers must not post it to a channel.
+    `ip` is read as an attribute only: it is left out of every dump (the `raw` export, JSON
+    output), and renderers must not post it to a channel.
     """
 
-    ip: str | None = None
+    ip: str | None = Field(default=None, exclude=True)
     network_type: str | None = None  # wifi, cellular, ethernet, 4g ...
     asn: str | None = None
     org: str | None = None

@@ -11,7 +11,7 @@ import pytest
 from bot.verdicts import grade
 from charts import timeseries
 from charts.timeseries import downsample, render, render_compare, resolve_focus
-from providers import sandbox
+from providers import scenarios
 from providers.models import (
     Direction,
     Event,
@@ -37,7 +37,7 @@ METRICS = {
 }
 
 
-def from_truth(truth: sandbox.CallTruth) -> Report:
+def from_truth(truth: scenarios.CallTruth) -> Report:
     """A report carrying a sandbox call's ground truth, as a provider would normalize it."""
     times = truth.times()
     t0 = truth.start.timestamp()
@@ -77,7 +77,7 @@ def size(png: bytes) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def lossy() -> Report:
-    return from_truth(sandbox.generate("receive-loss"))
+    return from_truth(scenarios.generate("receive-loss"))
 
 
 def test_overview_is_a_png_at_slack_width(lossy):
@@ -116,6 +116,31 @@ def test_focus_renders_the_asked_panels(lossy, focus, panels):
     assert height > 300
 
 
+def test_every_focus_word_resolves_and_draws():
+    # The words the bot offers and every synonym it accepts must all draw.
+    words = [*timeseries.focus_choices(), *timeseries.FOCUS_WORDS]
+    for word in words:
+        key = timeseries.focus_key(word)
+        assert key in timeseries.focus_choices(), word
+        keys, _media = resolve_focus(word)
+        assert set(keys) <= set(timeseries.PANELS)
+    assert timeseries.focus_key("width") is None
+    buffered = Report(
+        provider="cf",
+        series=[
+            Series(
+                media=Media.AUDIO,
+                direction=Direction.RECEIVE,
+                metric=Metric.JITTER_BUFFER,
+                times=[0.0, 5.0, 10.0],
+                values=[40.0, 60.0, 55.0],
+            )
+        ],
+    )
+    width, height = size(render(buffered, focus="buffer"))
+    assert width == 1200 and height > 300  # a panel, not the "no data" image
+
+
 def test_unknown_focus_lists_the_valid_words(lossy):
     with pytest.raises(ValueError, match="choose one of: audio, video, network, loss"):
         render(lossy, focus="bogus")
@@ -138,7 +163,7 @@ def test_focus_without_data_says_so():
 
 
 def test_compare_renders_two_columns(lossy):
-    healthy = from_truth(sandbox.generate("healthy", duration_s=120))
+    healthy = from_truth(scenarios.generate("healthy", duration_s=120))
     width, height = size(render_compare(lossy, healthy, grade(lossy), grade(healthy)))
     assert width == 1500
     assert height > 1000
@@ -162,5 +187,5 @@ def test_downsample_leaves_short_series_alone():
 
 
 def test_an_hour_long_call_renders():
-    long = from_truth(sandbox.generate("cpu-limited", duration_s=3600, interval_s=1))
+    long = from_truth(scenarios.generate("cpu-limited", duration_s=3600, interval_s=1))
     assert size(render(long, grade(long)))[0] == 1200

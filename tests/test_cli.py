@@ -15,7 +15,8 @@ import pytest
 from bot.cli import main
 from bot.config import Settings
 from providers.emulators.cloudflare import EMULATOR as CloudflareEmulator
-from providers.sandbox import EmulatorServer, generate
+from providers.sandbox import EmulatorServer
+from providers.scenarios import generate
 
 ENV_PREFIXES = ("SLACK_", "CLOUDFLARE_", "REALTIMEKIT_", "VIDEOSDK_", "STREAM_")
 

@@ -23,7 +23,8 @@ from providers.base import (
 from providers.cloudflare import CloudflareProvider
 from providers.emulators.cloudflare import AUTH_FAILED, CloudflareEmulator
 from providers.models import Direction, Listing, Media, Metric, Report
-from providers.sandbox import EmulatorServer, Recorded, generate
+from providers.sandbox import EmulatorServer, Recorded
+from providers.scenarios import generate
 
 TOKEN = "sandbox-cloudflare-token"
 UNKNOWN = "3f1c2b4a-1d2e-4f5a-9b8c-7d6e5f4a3b2c"

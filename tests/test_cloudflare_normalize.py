@@ -20,7 +20,8 @@ from providers.cloudflare import CloudflareProvider, parse_peer_report
 from providers.cloudflare_normalize import normalize
 from providers.emulators.cloudflare import CloudflareEmulator, render_report
 from providers.models import Direction, EventKind, Media, Metric
-from providers.sandbox import EmulatorServer, generate
+from providers.sandbox import EmulatorServer
+from providers.scenarios import generate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cloudflare"
 T0 = 1_790_000_000.0  # 2026-09-21T14:13:20Z

@@ -210,14 +210,24 @@ def test_burst_of_slow_lookups_is_acked_in_time_and_all_answered(sandbox, slack)
         running.close()
 
 
-def test_no_secret_reaches_slack_or_the_logs(bot: RunningBot, slack, sandbox, caplog):
+@pytest.mark.parametrize("provider", ["cf", "videosdk", "stream"])
+def test_no_secret_reaches_slack_or_the_logs(
+    bot: RunningBot, slack, sandbox, caplog, provider: str
+):
     caplog.set_level(logging.DEBUG)
-    sandbox.servers["cf"].emulator.faults.append((500, {}, {"errors": []}))
-    bot.command(" ".join(peer(sandbox, "turn-tcp")))
+    server = sandbox.servers[provider]
+    server.emulator.faults.append((500, {}, {"errors": []}))
+    bot.command(" ".join(peer(sandbox, "turn-tcp", provider)))
     slack.wait_for(lambda: slack.shared_files() or slack.responses, timeout=15)
-    bot.command(" ".join(peer(sandbox, "healthy")))
-    slack.wait_for(lambda: len(slack.shared_files()) >= 1 and len(slack.parents()) >= 1)
-    secrets = [*bot.settings.secrets(), BOT_TOKEN, SIGNING_SECRET]
+    files = len(slack.shared_files())
+    bot.command(" ".join(peer(sandbox, "healthy", provider)))
+    slack.wait_for(lambda: len(slack.shared_files()) > files, timeout=15)
+    slack.wait_for(lambda: len(slack.posts()) >= 2 * len(slack.parents()), timeout=15)
+    # What the provider client signed or sent as credentials (JWTs, API tokens).
+    credentials = {r.headers.get("authorization") or "" for r in server.requests}
+    credentials = {c.removeprefix("Bearer ") for c in credentials if c}
+    assert credentials
+    secrets = [*bot.settings.secrets(), BOT_TOKEN, SIGNING_SECRET, *credentials]
     sent = "\n".join(
         c.text_blob() for c in slack.calls if c.method != "auth.test" and c.method != "upload"
     )

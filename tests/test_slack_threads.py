@@ -4,10 +4,15 @@ chatter ignored."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
+from datetime import datetime, timedelta
 
 import pytest
 
+from bot import commands
+from providers.stream_windows import iso
 from tests.conftest import CHANNEL, USER, RunningBot, peer
 from tests.slack_stub import BOT_ID, BOT_USER_ID, Message, SlackStub
 
@@ -187,24 +192,51 @@ def test_compare_with_another_provider_is_refused(bot: RunningBot, slack, thread
     assert "same provider (Cloudflare RealtimeKit)" in reply.text
 
 
-def test_window_on_a_provider_without_windows_says_so(bot: RunningBot, slack, thread):
-    ask(bot, slack, thread, "last 10m")
+@pytest.mark.parametrize(
+    "text", ["last 10m", "window 2026-11-20T14:00:00Z 2026-11-20T14:05:00Z", "window nope"]
+)
+def test_window_on_a_provider_without_windows_says_so(bot: RunningBot, slack, thread, text):
+    ask(bot, slack, thread, text)
     reply = replies_after(slack, thread, 1)[0]
     assert reply.text == "Cloudflare RealtimeKit lookups do not take a time window."
 
 
-def test_window_and_refresh_rerun_the_lookup(bot: RunningBot, slack, sandbox):
-    words = peer(sandbox, "healthy", provider="stream")
+def command_thread(bot: RunningBot, slack: SlackStub, words: list[str]) -> str:
+    """A finished `/callquality <words>` answer: returns the parent's ts."""
     bot.command(" ".join(words))
     slack.wait_for(lambda: slack.shared_files(), timeout=15)
     root = slack.parents(CHANNEL)[0].ts
     slack.wait_for(lambda: len(slack.posts(CHANNEL, thread_ts=root)) == 1)
+    return root
+
+
+def track_windows(sandbox, since: int) -> list[tuple[datetime, datetime]]:
+    """The (since, until) of every metrics request the Stream emulator got after `since`."""
+    out = []
+    for req in sandbox.servers["stream"].requests[since:]:
+        if req.path.endswith("/details/track") and req.param("since"):
+            out.append(
+                (
+                    datetime.fromisoformat(req.param("since")),
+                    datetime.fromisoformat(req.param("until")),
+                )
+            )
+    return out
+
+
+def test_window_and_refresh_rerun_the_lookup(bot: RunningBot, slack, sandbox):
+    words = peer(sandbox, "healthy", provider="stream")
+    root = command_thread(bot, slack, words)
     before = len(sandbox.servers["stream"].requests)
-    ask(bot, slack, root, "last 10m")
+    # The sandbox call lasts 5 minutes: a shorter `last` shows the window is really applied.
+    ask(bot, slack, root, "last 2m")
     summary = replies_after(slack, root, 1)[0]
-    assert "window `last 10m`" in text_of(summary)
+    assert "window `last 2m`" in text_of(summary)
     assert summary.metadata is None  # the thread keeps its first context
-    assert len(sandbox.servers["stream"].requests) > before
+    windows = track_windows(sandbox, before)
+    assert windows
+    start, end = min(w[0] for w in windows), max(w[1] for w in windows)
+    assert abs((end - start) - timedelta(minutes=2)) <= timedelta(milliseconds=2)
     slack.wait_for(lambda: len(slack.posts(CHANNEL, thread_ts=root)) == 3)
 
     before = len(sandbox.servers["stream"].requests)
@@ -225,3 +257,165 @@ def test_help_follow_up(bot: RunningBot, slack, thread):
     ask(bot, slack, thread, "help")
     reply = replies_after(slack, thread, 1)[0]
     assert "`compare <ids>`" in reply.text and "`chart <metric>`" in reply.text
+    # A window asked for later is answered once; the other answers keep the thread's own.
+    assert "keep to the thread's own window" in reply.text
+
+
+@pytest.mark.parametrize(("key", "form"), [("healthy", 3), ("turn-tcp", 5)])
+def test_window_from_to_in_a_stream_thread(bot: RunningBot, slack, sandbox, key, form):
+    words = peer(sandbox, key, provider="stream")
+    assert len(words) == form  # the short form, then the full one
+    truth = next(t for w, t in sandbox.lookups() if w == words)
+    root = command_thread(bot, slack, words)
+    since, until = truth.start + timedelta(seconds=60), truth.start + timedelta(seconds=150)
+    before = len(sandbox.servers["stream"].requests)
+    ask(bot, slack, root, f"window {iso(since)} {iso(until)}")
+    summary = replies_after(slack, root, 1)[0]
+    assert f"window `since {iso(since)} until {iso(until)}`" in text_of(summary)
+    assert track_windows(sandbox, before) == [(since, until)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("window yesterday today", "That window did not work: `yesterday` is not a time"),
+        ("window 2026-11-20T14:00:00Z", "That window did not work: write `last 10m`, or"),
+        (
+            "window 2026-11-20T14:30:00Z 2026-11-20T14:00:00Z",
+            "That window did not work: The window ends before it starts",
+        ),
+        ("last forever", "That window did not work: `forever` is not a duration"),
+    ],
+)
+def test_bad_window_words_are_answered(bot: RunningBot, slack, sandbox, text, expected):
+    root = command_thread(bot, slack, peer(sandbox, "healthy", provider="stream"))
+    before = len(sandbox.servers["stream"].requests)
+    ask(bot, slack, root, text)
+    reply = replies_after(slack, root, 1)[0]
+    assert reply.text.startswith(expected), reply.text
+    assert len(sandbox.servers["stream"].requests) == before
+
+
+def chart_words(help_text: str) -> list[str]:
+    line = next(ln for ln in help_text.splitlines() if "`chart <metric>`" in ln)
+    return re.findall(r"`([a-z]+)`", line.split("(", 1)[1])
+
+
+def test_every_advertised_chart_is_drawn(bot: RunningBot, slack, thread):
+    ask(bot, slack, thread, "help")
+    words = chart_words(replies_after(slack, thread, 1)[0].text)
+    assert {"audio", "video", "network", "loss", "buffer"} <= set(words)
+    for n, word in enumerate(words, start=2):
+        ask(bot, slack, thread, f"chart {word}")
+        upload = slack.wait_for(
+            lambda n=n: len(slack.shared_files(thread)) == n and slack.shared_files(thread)[-1],
+            timeout=15,
+        )
+        assert upload.filename.endswith(f"-{word}.png") and upload.data.startswith(b"\x89PNG")
+    # Synonyms draw the same panels under the chosen word's name.
+    ask(bot, slack, thread, "chart latency")
+    upload = slack.wait_for(
+        lambda: (
+            len(slack.shared_files(thread)) == len(words) + 2 and slack.shared_files(thread)[-1]
+        ),
+        timeout=15,
+    )
+    assert upload.filename.endswith("-rtt.png")
+    assert len(slack.posts(CHANNEL, thread_ts=thread)) == 2  # the help, no failure
+
+
+def test_unknown_chart_lists_the_choices(bot: RunningBot, slack, thread):
+    ask(bot, slack, thread, "chart width")
+    reply = replies_after(slack, thread, 1)[0]
+    assert reply.text.startswith("I can't chart `width`. Try one of: `audio`, `video`, ")
+    assert "could not be drawn" not in reply.text
+    assert len(slack.shared_files(thread)) == 1
+
+
+def test_compare_within_a_stream_call(bot: RunningBot, slack, sandbox):
+    words = peer(sandbox, "healthy", provider="stream")
+    root = command_thread(bot, slack, words)
+    ask(bot, slack, root, "compare user-host")  # the call's host, by user id alone
+    reply = replies_after(slack, root, 1)[0]
+    assert "*user-ada*: :large_green_circle: *Good*" in reply.text
+    assert "*user-host*: " in reply.text
+    chart = slack.wait_for(
+        lambda: len(slack.shared_files(root)) == 2 and slack.shared_files(root)[1], timeout=15
+    )
+    assert chart.filename == "callquality-stream-user-ada-vs-user-host.png"
+
+
+def test_compare_within_a_videosdk_session(bot: RunningBot, slack, sandbox):
+    from providers.emulators.videosdk import SHARED_SESSION, participant_id
+
+    truths = {t.key: t for w, t in sandbox.lookups() if w[0] == "videosdk"}
+    first, other = participant_id(truths["receive-loss"]), participant_id(truths["healthy"])
+    root = command_thread(bot, slack, ["videosdk", SHARED_SESSION, first])
+    ask(bot, slack, root, f"compare {other}")
+    reply = replies_after(slack, root, 1)[0]
+    assert ":red_circle: *Poor*" in reply.text and ":large_green_circle: *Good*" in reply.text
+    chart = slack.wait_for(
+        lambda: len(slack.shared_files(root)) == 2 and slack.shared_files(root)[1], timeout=15
+    )
+    assert chart.filename == f"callquality-videosdk-{first}-vs-{other}.png"
+
+
+def test_compare_with_bad_ids_says_what_is_wrong(bot: RunningBot, slack, sandbox):
+    root = command_thread(bot, slack, peer(sandbox, "healthy", provider="stream"))
+    ask(bot, slack, root, "compare bad/user")
+    reply = replies_after(slack, root, 1)[0]
+    assert reply.text.startswith(":warning: `bad/user` is not a valid user id")
+
+
+def mention(bot: RunningBot, slack: SlackStub, text: str, channel: str = CHANNEL) -> str:
+    text = f"{MENTION} {text}"
+    ts = slack.add_user_message(channel, text)
+    event = {"type": "app_mention", "channel": channel, "user": USER, "text": text, "ts": ts}
+    assert bot.event(event).status_code == 200
+    return ts
+
+
+def test_mention_text_is_unescaped_like_the_slash_command(bot: RunningBot, slack, sandbox):
+    # Slack sends an address as a mailto link: the words as typed are looked up.
+    bot.command("stream default:healthy ada@example.com")
+    by_command = slack.wait_for(lambda: slack.responses, timeout=15)[0]["text"]
+    requests = len(sandbox.servers["stream"].requests)
+    ts = mention(bot, slack, "stream default:healthy <mailto:ada@example.com|ada@example.com>")
+    assert answered(slack, ts).text == by_command
+    assert "ada@example.com" in by_command and "mailto" not in by_command
+    filters = [r.param("filter_conditions") for r in sandbox.servers["stream"].requests]
+    assert filters[requests:] == filters[:requests]  # the same requests, in the same order
+
+
+def test_mention_where_the_bot_cannot_post_is_logged(bot: RunningBot, slack, caplog):
+    caplog.set_level(logging.INFO)
+    slack.fail_channels["CPRIVATE1"] = "not_in_channel"
+    mention(bot, slack, "cf nope", channel="CPRIVATE1")
+    slack.wait_for(lambda: "CPRIVATE1" in caplog.text and "not a member" in caplog.text)
+    assert "Failed to run listener" not in caplog.text
+    assert not slack.posts()
+
+
+def test_mention_failures_are_logged_with_a_request_id(bot: RunningBot, slack, caplog):
+    caplog.set_level(logging.INFO)
+    slack.fail_channels["CBROKEN01"] = "fatal_error"
+    mention(bot, slack, "cf nope", channel="CBROKEN01")
+    slack.wait_for(lambda: "could not post the apology" in caplog.text)
+    assert "Failed to run listener" not in caplog.text
+    ids = re.findall(r"\[(cq-[0-9a-f]+)\]", caplog.text)
+    assert ids and len(set(ids)) == 1
+
+
+def test_unexpected_mention_errors_get_an_apology(bot: RunningBot, slack, caplog, monkeypatch):
+    caplog.set_level(logging.INFO)
+
+    def broken(text):
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(commands, "parse", broken)
+    ts = mention(bot, slack, "cf 79313258-2c82-5143-bce7-e58cc242dbcf")
+    reply = answered(slack, ts)
+    rid = re.search(r"request id `(cq-[0-9a-f]+)`", reply.text).group(1)
+    assert reply.text.startswith(":warning: Sorry, something went wrong")
+    assert f"answering a message failed [{rid}]" in caplog.text
+    assert "Failed to run listener" not in caplog.text

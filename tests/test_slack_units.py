@@ -14,11 +14,22 @@ from bot import render
 from bot.config import Settings
 from bot.followups import FollowUp, parse
 from bot.jobs import Busy, JobRunner
+from bot.lookup import Outcome
 from bot.redact import SecretFilter, install
+from bot.runtime import Runtime
 from bot.server import FormSafeBoltRequest, check_settings, serve
 from bot.verdicts import Finding, Grade, Verdict
-from providers.base import Lookup, RateLimitedError
-from providers.models import Client, Direction, Media, Network, Participant, Report
+from providers.base import Lookup, NotFoundError, RateLimitedError
+from providers.models import (
+    Client,
+    Direction,
+    Listing,
+    ListingRow,
+    Media,
+    Network,
+    Participant,
+    Report,
+)
 
 
 def report() -> Report:
@@ -106,6 +117,94 @@ def test_metadata_and_raw_export_carry_no_address():
     assert b"198.51.100.7" not in render.raw_json(report())
 
 
+def test_raw_export_and_every_dump_leave_out_the_ip():
+    assert report().network.ip == "198.51.100.7"
+    assert "ip" not in report().model_dump()["network"]
+    assert "198.51.100.7" not in report().model_dump_json()
+
+
+def test_listing_header_is_plain_text_without_backticks():
+    listing = Listing(
+        provider="stream",
+        title="Participant sessions of `default:standup` (session `s-1`)",
+        rows=[ListingRow(id="us-1", name="user-ada", command="stream default:standup s-1 a b")],
+    )
+    text, blocks = render.listing(listing, label="Stream Video", command="stream x", request_id="r")
+    assert blocks[0] == {
+        "type": "header",
+        "text": {
+            "type": "plain_text",
+            "text": "Participant sessions of default:standup (session s-1)",
+            "emoji": True,
+        },
+    }
+    assert text == "Participant sessions of default:standup (session s-1): 1 found"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<@UCQBOT01> stream default:x <mailto:a@b.com|a@b.com>", "stream default:x a@b.com"),
+        ("<@UCQBOT01|callquality> cf <mailto:a@b.com>", "cf a@b.com"),
+        ("see <https://example.com/a?b=1&amp;c=2|the call> now", "see the call now"),
+        ("see <https://example.com/a?b=1&amp;c=2>", "see https://example.com/a?b=1&c=2"),
+        ("a &lt;b&gt; &amp;amp; c", "a <b> &amp; c"),
+        ("  video  ", "video"),
+        ("", ""),
+    ],
+)
+def test_unslack_gives_back_what_was_typed(text, expected):
+    assert render.unslack(text) == expected
+
+
+def test_runtime_leaves_no_lock_behind_after_failed_lookups():
+    runtime = Runtime(Settings(_env_file=None))
+
+    def not_found(lookup, settings, transport):
+        raise NotFoundError("No such peer.")
+
+    runtime.runner = not_found
+    try:
+        for n in range(50):
+            lookup = Lookup("cf", "participant", (("peer_id", f"p-{n % 7}"),), args=(f"p-{n}",))
+            with pytest.raises(NotFoundError):
+                runtime.lookup(lookup)
+        assert runtime._key_locks == {}
+    finally:
+        runtime.close()
+
+
+def test_runtime_shares_one_provider_call_between_identical_lookups():
+    runtime = Runtime(Settings(_env_file=None))
+    calls = []
+    started = threading.Event()
+
+    def slow(lookup, settings, transport):
+        calls.append(lookup)
+        started.set()
+        time.sleep(0.3)
+        return Outcome(lookup, report(), verdict(), 0.3)
+
+    runtime.runner = slow
+    lookup = Lookup("cf", "participant", (("peer_id", "p-1"),), args=("p-1",))
+    results = []
+    try:
+        threads = [
+            threading.Thread(target=lambda: results.append(runtime.lookup(lookup)))
+            for _ in range(8)
+        ]
+        for t in threads:
+            t.start()
+        assert started.wait(3)
+        for t in threads:
+            t.join(5)
+        assert len(calls) == 1 and len(results) == 8
+        assert all(r is results[0] for r in results)
+        assert runtime._key_locks == {}
+    finally:
+        runtime.close()
+
+
 def test_error_text_is_one_sentence():
     err = RateLimitedError("Cloudflare RealtimeKit is rate limiting us.", retry_after=12.2)
     assert render.error_text(err) == (
@@ -120,6 +219,11 @@ def test_error_text_is_one_sentence():
         ("<@UCQBOT01> Network?", FollowUp("network")),
         ("chart loss", FollowUp("chart", ("loss",))),
         ("last 10m", FollowUp("window", ("last", "10m"))),
+        ("window 14:00Z 14:30Z", FollowUp("window", ("since", "14:00Z", "until", "14:30Z"))),
+        ("window since a until b", FollowUp("window", ("since", "a", "until", "b"))),
+        ("window last 5m", FollowUp("window", ("last", "5m"))),
+        ("window 14:00Z", FollowUp("window", ("14:00Z",))),
+        ("<@UCQBOT01> chart <http://loss|loss>", FollowUp("chart", ("loss",))),
         ("compare abc def", FollowUp("compare", ("abc", "def"))),
         ("the video was choppy for everyone", None),
         ("thanks", None),

@@ -25,7 +25,8 @@ from providers.base import (
 )
 from providers.emulators.stream import API_KEY, API_SECRET, StreamEmulator, api_error
 from providers.models import Direction, EventKind, Listing, Media, Metric, Report
-from providers.sandbox import VIDEO, CallTruth, EmulatorServer, Recorded, generate, scenarios
+from providers.sandbox import EmulatorServer, Recorded
+from providers.scenarios import VIDEO, CallTruth, generate, scenarios
 from providers.stream import StreamProvider
 from providers.stream_normalize import Metrics, normalize
 

@@ -32,7 +32,8 @@ from providers.emulators.videosdk import (
     session_id,
 )
 from providers.models import Direction, Listing, Media, Metric, Report
-from providers.sandbox import RECEIVE, SEND, EmulatorServer, scenarios
+from providers.sandbox import EmulatorServer
+from providers.scenarios import RECEIVE, SEND, scenarios
 from providers.videosdk import VideoSDKProvider
 
 CALLS = scenarios(duration_s=300, interval_s=5.0)

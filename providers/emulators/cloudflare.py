@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
-from providers.sandbox import AUDIO, RECEIVE, SEND, VIDEO, CallTruth, Emulator, Recorded, Reply
+from providers.sandbox import Emulator, Recorded, Reply
+from providers.scenarios import AUDIO, RECEIVE, SEND, VIDEO, CallTruth
 
 TOKEN = "sandbox-cloudflare-token"
 ACCOUNT = "5a1f0c9e3b7d4e2f8a6c1b0d9e8f7a6b"

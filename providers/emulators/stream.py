@@ -18,7 +18,8 @@ from urllib.parse import unquote
 
 import jwt
 
-from providers.sandbox import RECEIVE, SEND, VIDEO, CallTruth, Emulator, Recorded, Reply
+from providers.sandbox import Emulator, Recorded, Reply
+from providers.scenarios import RECEIVE, SEND, VIDEO, CallTruth
 
 API_KEY = "sandbox-stream-key"
 API_SECRET = "sandbox-stream-secret-0123456789abcdef"  # sandbox only, never a real secret

@@ -15,7 +15,8 @@ from urllib.parse import unquote
 
 import jwt
 
-from providers.sandbox import AUDIO, RECEIVE, SEND, VIDEO, CallTruth, Emulator, Recorded, Reply
+from providers.sandbox import Emulator, Recorded, Reply
+from providers.scenarios import AUDIO, RECEIVE, SEND, VIDEO, CallTruth
 
 API_KEY = "sandbox-videosdk-api-key"
 # HS256 wants at least 32 bytes of key; real VideoSDK secrets are 64 hex characters.

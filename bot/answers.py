@@ -19,7 +19,8 @@ from bot.jobs import Busy, Job
 from bot.lookup import Outcome
 from bot.runtime import Runtime, ThreadContext
 from bot.threads import NotInChannel, Where, post, remember, tell, upload
-from providers.base import CallQualityError, Lookup, provider_label
+from providers.base import Lookup, provider_label
+from providers.errors import CallQualityError
 from providers.models import Listing, Report
 
 log = logging.getLogger("callquality.answers")

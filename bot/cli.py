@@ -12,7 +12,8 @@ from bot import console
 from bot.commands import Help, parse_words, usage
 from bot.config import Settings
 from bot.lookup import run
-from providers.base import CallQualityError, InputError, Lookup
+from providers.base import Lookup
+from providers.errors import CallQualityError, InputError
 
 EXIT_BAD_INPUT = 2
 EXIT_PROVIDER = 1

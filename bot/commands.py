@@ -10,7 +10,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from providers.base import InputError, Lookup, all_providers, get_provider_class
+from providers.base import Lookup, all_providers, get_provider_class
+from providers.errors import InputError
 
 MAX_COMMAND_LEN = 1000
 

@@ -19,7 +19,8 @@ from bot import answers, commands, followups, render
 from bot import messages as m
 from bot.runtime import Runtime, request_id
 from bot.threads import NotInChannel, Where, post, tell, thread_context
-from providers.base import InputError, Lookup
+from providers.base import Lookup
+from providers.errors import InputError
 
 log = logging.getLogger("callquality.conversation")
 

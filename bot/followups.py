@@ -16,7 +16,9 @@ from bot.commands import parse as parse_command
 from bot.jobs import Job
 from bot.runtime import Runtime, ThreadContext
 from bot.threads import Where, post, upload
-from providers.base import InputError, Lookup, provider_label, provider_words
+from charts import panels  # the chart words only: no matplotlib at import
+from providers.base import Lookup, provider_label, provider_words
+from providers.errors import InputError
 from providers.models import Listing, Media, Report
 
 SIMPLE = ("audio", "video", "network", "device", "events", "raw", "refresh", "help")
@@ -114,15 +116,11 @@ def _help() -> str:
 
 
 def _chart_choices() -> str:
-    from charts import timeseries  # matplotlib is heavy: imported on first use
-
-    return ", ".join(f"`{word}`" for word in timeseries.focus_choices())
+    return ", ".join(f"`{word}`" for word in panels.focus_choices())
 
 
 def _chart_focus(word: str) -> str | None:
-    from charts import timeseries
-
-    return timeseries.focus_key(word)
+    return panels.focus_key(word)
 
 
 def _thread_args(ctx: ThreadContext) -> list[str]:

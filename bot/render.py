@@ -15,7 +15,8 @@ from typing import Any
 
 from bot import messages as m
 from bot.verdicts import Finding, Grade, Verdict
-from providers.base import CallQualityError, Lookup, RateLimitedError
+from providers.base import Lookup
+from providers.errors import CallQualityError, RateLimitedError
 from providers.models import LABELS, Direction, Listing, Media, Report
 
 METADATA_EVENT = "callquality_result"

@@ -15,23 +15,12 @@ from pydantic import ValidationError
 from pydantic_core import from_json
 
 from providers import cloudflare_raw as raw
-from providers.base import (
-    BadResponseError,
-    ConfigError,
-    InputError,
-    Lookup,
-    NotFoundError,
-    RetryPolicy,
-    check_uuid,
-    error_message,
-    make_client,
-    missing_settings,
-    register,
-    request_json,
-    segment,
-)
+from providers.base import Lookup, missing_settings, register
 from providers.cloudflare_normalize import PROVIDER, normalize
 from providers.cloudflare_series import when
+from providers.errors import BadResponseError, ConfigError, InputError, NotFoundError
+from providers.http import RetryPolicy, error_message, make_client, request_json
+from providers.ids import check_uuid, segment
 from providers.models import Listing, ListingRow, Report
 
 if TYPE_CHECKING:

@@ -20,21 +20,10 @@ import httpx
 import jwt
 from pydantic import BaseModel, ValidationError
 
-from providers.base import (
-    DEFAULT_TIMEOUT,
-    BadResponseError,
-    ConfigError,
-    InputError,
-    Lookup,
-    NotFoundError,
-    RetryPolicy,
-    check_id,
-    make_client,
-    missing_settings,
-    register,
-    request_json,
-    segment,
-)
+from providers.base import Lookup, missing_settings, register
+from providers.errors import BadResponseError, ConfigError, InputError, NotFoundError
+from providers.http import DEFAULT_TIMEOUT, RetryPolicy, make_client, request_json
+from providers.ids import check_id, segment
 from providers.models import Listing, ListingRow, Report
 from providers.stream_normalize import AttendanceRow, Metrics, normalize
 from providers.stream_windows import (

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from providers.base import InputError
+from providers.errors import InputError
 
 MAX_REQUEST_WINDOW = timedelta(minutes=30)  # the API's own limit per request
 MAX_WINDOW = timedelta(hours=24)  # what one chat answer may cover

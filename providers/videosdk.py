@@ -20,19 +20,10 @@ import jwt
 from pydantic import ValidationError
 
 from providers import videosdk_raw as raw
-from providers.base import (
-    BadResponseError,
-    ConfigError,
-    InputError,
-    Lookup,
-    RetryPolicy,
-    check_id,
-    make_client,
-    missing_settings,
-    register,
-    request_json,
-    segment,
-)
+from providers.base import Lookup, missing_settings, register
+from providers.errors import BadResponseError, ConfigError, InputError
+from providers.http import RetryPolicy, make_client, request_json
+from providers.ids import check_id, segment
 from providers.models import Listing, ListingRow, Report
 from providers.videosdk_normalize import NAME, normalize
 

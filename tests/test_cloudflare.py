@@ -8,7 +8,10 @@ import os
 import pytest
 
 from bot.config import Settings
-from providers.base import (
+from providers.base import get_provider_class
+from providers.cloudflare import CloudflareProvider
+from providers.emulators.cloudflare import AUTH_FAILED, CloudflareEmulator
+from providers.errors import (
     AuthError,
     BadResponseError,
     ConfigError,
@@ -16,12 +19,9 @@ from providers.base import (
     NotFoundError,
     ProviderError,
     RateLimitedError,
-    RetryPolicy,
     UnavailableError,
-    get_provider_class,
 )
-from providers.cloudflare import CloudflareProvider
-from providers.emulators.cloudflare import AUTH_FAILED, CloudflareEmulator
+from providers.http import RetryPolicy
 from providers.models import Direction, Listing, Media, Metric, Report
 from providers.sandbox import EmulatorServer, Recorded
 from providers.scenarios import generate

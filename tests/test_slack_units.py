@@ -19,7 +19,8 @@ from bot.redact import SecretFilter, install
 from bot.runtime import Runtime
 from bot.server import FormSafeBoltRequest, check_settings, serve
 from bot.verdicts import Finding, Grade, Verdict
-from providers.base import Lookup, NotFoundError, RateLimitedError
+from providers.base import Lookup
+from providers.errors import NotFoundError, RateLimitedError
 from providers.models import (
     Client,
     Direction,

@@ -13,17 +13,17 @@ import jwt
 import pytest
 
 from bot.config import Settings
-from providers.base import (
+from providers.emulators.stream import API_KEY, API_SECRET, StreamEmulator, api_error
+from providers.errors import (
     AuthError,
     BadResponseError,
     ConfigError,
     InputError,
     NotFoundError,
     RateLimitedError,
-    RetryPolicy,
     UnavailableError,
 )
-from providers.emulators.stream import API_KEY, API_SECRET, StreamEmulator, api_error
+from providers.http import RetryPolicy
 from providers.models import Direction, EventKind, Listing, Media, Metric, Report
 from providers.sandbox import EmulatorServer, Recorded
 from providers.scenarios import VIDEO, CallTruth, generate, scenarios

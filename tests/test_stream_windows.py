@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from providers.base import InputError
+from providers.errors import InputError
 from providers.stream_windows import (
     ceil_ms,
     floor_ms,

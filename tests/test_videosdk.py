@@ -11,8 +11,9 @@ import jwt
 import pytest
 
 from bot.config import Settings
-from providers.base import BadResponseError, ConfigError, InputError, Lookup
+from providers.base import Lookup
 from providers.emulators.videosdk import API_KEY, SECRET, VideoSDKEmulator
+from providers.errors import BadResponseError, ConfigError, InputError
 from providers.models import Direction, Media, Metric, Report
 from providers.sandbox import EmulatorServer
 from providers.videosdk import TokenSource, VideoSDKProvider

@@ -14,15 +14,7 @@ from bot import commands
 from bot.config import Settings
 from bot.lookup import run
 from bot.verdicts import Grade
-from providers.base import (
-    AuthError,
-    BadResponseError,
-    NotFoundError,
-    RateLimitedError,
-    RetryPolicy,
-    UnavailableError,
-    get_provider_class,
-)
+from providers.base import get_provider_class
 from providers.emulators.videosdk import (
     API_KEY,
     SECRET,
@@ -31,6 +23,14 @@ from providers.emulators.videosdk import (
     participant_id,
     session_id,
 )
+from providers.errors import (
+    AuthError,
+    BadResponseError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+)
+from providers.http import RetryPolicy
 from providers.models import Direction, Listing, Media, Metric, Report
 from providers.sandbox import EmulatorServer
 from providers.scenarios import RECEIVE, SEND, scenarios

@@ -12,7 +12,7 @@ from bot import answers, commands, render
 from bot import messages as m
 from bot.runtime import Runtime, request_id
 from bot.threads import Where
-from providers.base import InputError
+from providers.errors import InputError
 
 log = logging.getLogger("callquality.command")
 

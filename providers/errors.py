@@ -1,0 +1,91 @@
+"""The error tree: every error the product expects, each with a message fit for a user.
+
+Errors::
+
+    CallQualityError                 every error we expect; `str(err)` is safe to show a user
+    ├── InputError                   bad command or ids; nothing was sent (CLI exit code 2)
+    │   └── UnknownProviderError     names the valid choices and a did-you-mean
+    └── ProviderError                the provider could not answer
+        ├── ConfigError              credentials missing: names the exact variables to set
+        ├── AuthError                401/403: the credentials were refused
+        ├── NotFoundError            404: no such session / participant / peer
+        ├── RateLimitedError         429: `retry_after` seconds (None when not given)
+        ├── UnavailableError         timeouts, connection errors, 5xx after retries
+        └── BadResponseError         the body was not the JSON we expect
+
+httpx errors are translated at the provider boundary (`providers.http.request_json`): nothing
+above `providers/` sees an httpx exception. Messages never contain secrets: they are built from
+the status, the provider's message (truncated) and the variable *names*.
+"""
+
+from __future__ import annotations
+
+
+class CallQualityError(Exception):
+    """Base of every expected error; the message is fit for a user."""
+
+
+class InputError(CallQualityError):
+    """The command or an id is malformed. Nothing was sent to any provider."""
+
+    def __init__(self, message: str, usage: str | None = None):
+        super().__init__(message)
+        self.usage = usage
+
+
+class UnknownProviderError(InputError):
+    def __init__(self, word: str, choices: list[str], suggestion: str | None = None):
+        self.word = word
+        self.choices = choices
+        self.suggestion = suggestion
+        hint = f" Did you mean `{suggestion}`?" if suggestion else ""
+        shown = word if len(word) <= 40 else word[:40] + "…"
+        super().__init__(f"Unknown provider `{shown}`.{hint} Choose one of: {', '.join(choices)}.")
+
+
+class ProviderError(CallQualityError):
+    provider: str = ""
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None):
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+
+
+class ConfigError(ProviderError):
+    def __init__(self, provider: str, label: str, missing: list[str]):
+        self.missing = missing
+        super().__init__(
+            f"{label} is not configured: set {', '.join(missing)} "
+            "in the environment (or a .env file).",
+            provider=provider,
+        )
+
+
+class AuthError(ProviderError):
+    pass
+
+
+class NotFoundError(ProviderError):
+    pass
+
+
+class RateLimitedError(ProviderError):
+    def __init__(self, message: str, *, provider: str = "", retry_after: float | None = None):
+        super().__init__(message, provider=provider, status=429)
+        self.retry_after = retry_after
+
+
+class UnavailableError(ProviderError):
+    pass
+
+
+class BadResponseError(ProviderError):
+    pass
+
+
+def shown(value: str) -> str:
+    """`value` as quoted inside a message: backticks swapped (they would end the quote), cut
+    to 40 characters so a hostile or runaway value cannot flood the answer."""
+    value = value.replace("`", "'")
+    return value if len(value) <= 40 else value[:40] + "…"

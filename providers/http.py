@@ -1,0 +1,193 @@
+"""The shared HTTP call: one GET with bounded retries, every failure translated into the
+ProviderError tree (`providers.errors`).
+
+Providers build their client with `make_client` (timeouts on by default, no redirects) and may
+pass a `transport`, so tests and the sandbox swap the transport, not the code. Nothing above
+`providers/` sees an httpx exception.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from providers.errors import (
+    AuthError,
+    BadResponseError,
+    NotFoundError,
+    ProviderError,
+    RateLimitedError,
+    UnavailableError,
+    shown,
+)
+
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+
+def make_client(
+    base_url: str,
+    headers: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+) -> httpx.Client:
+    return httpx.Client(
+        base_url=base_url.rstrip("/") + "/",
+        headers={"Accept": "application/json", "User-Agent": "callquality/0.1", **(headers or {})},
+        transport=transport,
+        timeout=timeout,
+        follow_redirects=False,
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def error_message(body: Any) -> str | None:
+    """Best-effort message from the error bodies the providers use (see reference):
+    Cloudflare `errors[{code,message}]`, Dyte `error{code,message}`, Stream `APIError.message`,
+    VideoSDK `message|error|msg|statusMessage`."""
+    if not isinstance(body, dict):
+        return None
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        msg = errors[0].get("message")
+        if isinstance(msg, str):
+            return msg
+    err = body.get("error")
+    if isinstance(err, dict) and isinstance(err.get("message"), str):
+        return err["message"]
+    for key in ("message", "error", "msg", "statusMessage"):
+        if isinstance(body.get(key), str):
+            return body[key]
+    return None
+
+
+@dataclass
+class RetryPolicy:
+    """Bounded retries: 5xx and transport errors with exponential backoff; 429 only when the
+    provider asks for a short wait (a chat answer should not hang for minutes)."""
+
+    attempts: int = 3
+    backoff_s: float = 0.4
+    max_backoff_s: float = 4.0
+    max_rate_limit_wait_s: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+
+
+def request_json(
+    client: httpx.Client,
+    path: str,
+    *,
+    provider: str,
+    label: str,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth_hint: str = "",
+    not_found: str = "Not found.",
+    retry: RetryPolicy | None = None,
+    loads: Callable[[bytes], Any] | None = None,
+) -> Any:
+    """GET `path` (relative to the client's base URL) and return the decoded JSON body.
+
+    Translates every httpx failure and error status into the ProviderError tree.
+    `auth_hint` names the variables to check on 401/403; `not_found` is the 404 sentence.
+    `loads` decodes the body bytes instead of the standard library (a faster decoder for
+    large bodies); it must raise ValueError on anything that is not JSON.
+    """
+    retry = retry or RetryPolicy()
+    last: ProviderError | None = None
+    for attempt in range(retry.attempts):
+        if attempt:
+            wait = min(retry.backoff_s * 2 ** (attempt - 1), retry.max_backoff_s)
+            if isinstance(last, RateLimitedError) and last.retry_after is not None:
+                wait = last.retry_after
+            retry.sleep(wait)
+        try:
+            resp = client.get(path, params=params, headers=headers)
+        except httpx.TimeoutException:
+            last = UnavailableError(f"{label} did not answer in time.", provider=provider)
+            continue
+        except httpx.TransportError as exc:
+            last = UnavailableError(
+                f"{label} could not be reached ({type(exc).__name__}).", provider=provider
+            )
+            continue
+        status = resp.status_code
+        body: Any = None
+        decoded = True
+        try:
+            body = resp.json() if loads is None else loads(resp.content)
+        except ValueError:
+            decoded = False
+        detail = error_message(body) if decoded else None
+        suffix = f" ({shown(detail)})" if detail else ""
+        if 200 <= status < 300:
+            if not decoded:
+                raise BadResponseError(
+                    f"{label} answered with a body that is not JSON.",
+                    provider=provider,
+                    status=status,
+                )
+            return body
+        if status in (401, 403):
+            what = "rejected the credentials" if status == 401 else "refused access"
+            raise AuthError(
+                f"{label} {what} (HTTP {status}){suffix}. {auth_hint}".strip(),
+                provider=provider,
+                status=status,
+            )
+        if status == 404:
+            raise NotFoundError(f"{not_found}{suffix}", provider=provider, status=404)
+        if status == 429:
+            after = parse_retry_after(resp.headers.get("retry-after"))
+            if after is None and resp.headers.get("x-ratelimit-reset"):
+                try:
+                    after = max(0.0, float(resp.headers["x-ratelimit-reset"]) - time.time())
+                except ValueError:
+                    after = None
+            last = RateLimitedError(
+                f"{label} is rate limiting us"
+                + (f": try again in {max(1, round(after))} s." if after is not None else "."),
+                provider=provider,
+                retry_after=after,
+            )
+            if after is None or after > retry.max_rate_limit_wait_s:
+                raise last
+            continue
+        if status >= 500:
+            last = UnavailableError(
+                f"{label} is unavailable (HTTP {status}){suffix}.", provider=provider, status=status
+            )
+            continue
+        if status == 400:
+            raise BadResponseError(
+                f"{label} rejected the request (HTTP 400){suffix}.", provider=provider, status=400
+            )
+        raise BadResponseError(
+            f"{label} answered HTTP {status}{suffix}.", provider=provider, status=status
+        )
+    assert last is not None
+    if isinstance(last, UnavailableError) and retry.attempts > 1:
+        raise UnavailableError(
+            f"{last} Tried {retry.attempts} times.", provider=provider, status=last.status
+        )
+    raise last

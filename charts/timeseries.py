@@ -137,6 +137,17 @@ def render_compare(
     for row, pair in enumerate(pairs):
         for col, data in enumerate(pair):
             draw_panel(grid[row, col], data, verdicts[col])
+            if not data.lines:  # say so, rather than leave an empty frame to be misread
+                grid[row, col].text(
+                    0.5,
+                    0.5,
+                    "no data",
+                    transform=grid[row, col].transAxes,
+                    ha="center",
+                    va="center",
+                    fontsize=12,
+                    color="#777777",
+                )
         lim = y_limits(list(pair))
         if lim:
             grid[row, 0].set_ylim(*lim)

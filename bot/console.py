@@ -15,8 +15,8 @@ MARKS = {Grade.GOOD: "🟢", Grade.FAIR: "🟡", Grade.POOR: "🔴", Grade.UNKNO
 
 def who(report: Report) -> str:
     """One line: name, device/browser/OS, network, location. Never the IP address."""
-    p, c, n = report.participant, report.client, report.network
-    name = p.display_name or p.user_id or p.id or "unknown participant"
+    c, n = report.client, report.network
+    name = report.participant_name
     software = " ".join(x for x in (c.browser, c.browser_version) if x)
     system = " ".join(x for x in (c.os, c.os_version) if x)
     device = " on ".join(x for x in (software, system) if x)
@@ -26,10 +26,8 @@ def who(report: Report) -> str:
     path = []
     if n.network_type:
         path.append(n.network_type)
-    if n.relayed:
-        path.append("relayed via TURN" + (f"/{n.transport.upper()}" if n.transport else ""))
-    elif n.transport == "tcp":
-        path.append("over TCP")
+    if n.path_text():
+        path.append(n.path_text())
     parts = [x for x in (device, ", ".join(path), where) if x]
     return f"{name} ({'; '.join(parts)})" if parts else name
 

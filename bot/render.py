@@ -98,12 +98,7 @@ def _join(*parts: object, sep: str = " · ") -> str | None:
 
 
 def who(report: Report) -> str:
-    """The participant as a person reads it: display name, else user id, else the first id."""
-    p = report.participant
-    name = p.display_name or p.user_id or p.custom_id or p.id
-    if not name and report.ids:
-        name = next(iter(report.ids.values()))
-    return str(name or "unknown participant")
+    return report.participant_name
 
 
 def _split_headline(verdict: Verdict) -> str:

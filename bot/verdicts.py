@@ -46,6 +46,7 @@ from bot.wording import (
     label,
     side,
 )
+from providers.base import provider_label
 from providers.models import Direction, Media, Metric, Report
 
 __all__ = [
@@ -156,15 +157,6 @@ def _add_causes(findings: list[Finding], relayed: bool) -> None:
 # --- the verdict -------------------------------------------------------------------------------
 
 
-def _provider_label(name: str) -> str:
-    try:
-        from providers.base import all_providers
-
-        return all_providers()[name].label
-    except (ImportError, KeyError):
-        return name
-
-
 def _sort_key(f: Finding):
     return (
         -f.grade.rank,
@@ -201,7 +193,7 @@ def grade(report: Report) -> Verdict:
     findings.sort(key=_sort_key)
 
     if components == 0:
-        who = _provider_label(report.provider)
+        who = provider_label(report.provider)
         what = "no gradeable quality stats" if report.has_stats else "no quality stats"
         headline = f"Unknown: {who} returned {what} for this participant"
         return Verdict(Grade.UNKNOWN, headline, findings, unknown)

@@ -38,7 +38,15 @@ def header(
     fig.text(
         x + badge_in / fig.get_figwidth(),
         y,
-        "  ·  ".join([_participant(report), provider_label(report.provider), *_path(report)]),
+        "  ·  ".join(
+            x
+            for x in (
+                report.participant_name,
+                provider_label(report.provider),
+                report.network.path_text(),
+            )
+            if x
+        ),
         fontsize=size,
         fontweight="bold",
         va="top",
@@ -59,17 +67,3 @@ def footnote(report: Report, empty: list[str]) -> str:
     if empty:
         parts.append(f"No data for: {', '.join(empty)}.")
     return " ".join(parts)
-
-
-def _participant(report: Report) -> str:
-    p = report.participant
-    return p.display_name or p.user_id or p.custom_id or p.id or "participant"
-
-
-def _path(report: Report) -> list[str]:
-    net = report.network
-    if net.relayed:
-        return ["relayed via TURN" + (f"/{net.transport.upper()}" if net.transport else "")]
-    if (net.transport or "").lower() in ("tcp", "tls"):
-        return [f"over {net.transport.upper()}"]
-    return []

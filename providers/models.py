@@ -140,6 +140,16 @@ class Network(BaseModel):
     local_candidate_type: str | None = None  # host | srflx | prflx | relay
     remote_candidate_type: str | None = None
     turn_connectivity: bool | None = None
+
+    def path_text(self) -> str | None:
+        """How media travelled when that is worth saying: "relayed via TURN/TCP", "over TCP"."""
+        transport = (self.transport or "").upper()
+        if self.relayed:
+            return "relayed via TURN" + (f"/{transport}" if transport else "")
+        if transport in ("TCP", "TLS"):
+            return f"over {transport}"
+        return None
+
     available_outgoing_kbps: float | None = None
     available_incoming_kbps: float | None = None
 
@@ -195,6 +205,15 @@ class Report(BaseModel):
     window_start: datetime | None = None
     window_end: datetime | None = None
     notes: list[str] = Field(default_factory=list)
+
+    @property
+    def participant_name(self) -> str:
+        """The participant as a person reads it: display name, else a user id, else an id."""
+        p = self.participant
+        name = p.display_name or p.user_id or p.custom_id or p.id
+        if not name and self.ids:
+            name = next(iter(self.ids.values()))
+        return str(name or "unknown participant")
 
     def get(self, media: Media, direction: Direction, metric: Metric) -> Series | None:
         for s in self.series:

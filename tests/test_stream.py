@@ -172,7 +172,14 @@ def test_bad_ids_and_windows_are_input_errors_and_send_nothing(env, words):
 
 
 def test_limits_are_exact():
-    StreamProvider.parse(["t" * 64 + ":" + "c" * 64, "s" * 64, "u" * 256, "x" * 256])
+    at_limit = ["t" * 64 + ":" + "c" * 64, "s" * 64, "u" * 256, "x" * 256]
+    lookup = StreamProvider.parse(at_limit)
+    assert lookup.id_map["user_id"] == "u" * 256 and lookup.id_map["session_id"] == "s" * 64
+    for i, word in enumerate(at_limit):
+        over = list(at_limit)
+        over[i] = word + "c"  # one character past that id's limit
+        with pytest.raises(InputError):
+            StreamProvider.parse(over)
 
 
 def test_missing_settings_are_named():

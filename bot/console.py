@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from bot.grading import Grade
 from bot.lookup import Outcome
-from bot.verdicts import Grade
 from providers.models import Listing, Report
 
 MARKS = {Grade.GOOD: "🟢", Grade.FAIR: "🟡", Grade.POOR: "🔴", Grade.UNKNOWN: "⚪"}

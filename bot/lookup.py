@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 
 from bot.config import Settings
-from bot.verdicts import Verdict, grade
+from bot.grading import Verdict, grade
 from providers.base import Lookup, all_providers
 from providers.models import Listing, Report
 

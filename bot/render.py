@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import messages as m
-from bot.verdicts import Finding, Grade, Verdict
+from bot.grading import Finding, Grade, Verdict
 from providers.base import Lookup
 from providers.errors import CallQualityError, RateLimitedError
 from providers.models import LABELS, Direction, Listing, Media, Report

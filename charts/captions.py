@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from bot.verdicts import Grade, Verdict
+from bot.grading import Grade, Verdict
 from charts.style import GRADE_COLOURS, WIDTH_IN
 from providers.base import provider_label
 from providers.models import Report

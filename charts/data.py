@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot import verdicts as v
-from bot.emodel import estimated_mos
+from bot import grading as v
+from bot.grading import estimated_mos
 from charts.panels import PANELS, Panel
 from providers.models import Media, Metric, Report, Series
 

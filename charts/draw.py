@@ -14,8 +14,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
-from bot import verdicts as v
-from bot.verdicts import Grade, Verdict
+from bot import grading as v
+from bot.grading import Grade, Verdict
 from charts.data import SECONDS_PER_DAY, PanelData
 from charts.panels import VIDEO_PANELS, Panel
 from charts.style import (

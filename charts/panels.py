@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import verdicts as v
+from bot import grading as v
 from providers.models import Media, Metric
 
 INF = 1e9

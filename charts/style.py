@@ -6,7 +6,7 @@ match the verdict's words; band colours go good, fair, poor in the order panels 
 
 from __future__ import annotations
 
-from bot.verdicts import Grade
+from bot.grading import Grade
 from providers.models import Direction, EventKind, Media
 
 DPI = 100

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from bot.verdicts import Verdict
+from bot.grading import Verdict
 from charts.captions import footnote, header
 from charts.data import MAX_POINTS, downsample, limitation_spans, panel_data
 from charts.draw import (

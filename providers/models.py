@@ -167,6 +167,8 @@ class Event(BaseModel):
     time: datetime
     kind: EventKind
     text: str
+    media: Media | None = None  # the track a warning is about, when the provider says
+    direction: Direction | None = None
 
 
 class Summary(BaseModel):

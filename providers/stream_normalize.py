@@ -204,7 +204,13 @@ def _warning(media: Media, w: Warning_, fallback: datetime) -> Event:
     # single warning is not read as "limited for the whole call".
     when = to_datetime(w.time) or fallback
     text = w.warning or (str(w.code) if w.code is not None else "warning")
-    return Event(time=when, kind=EventKind.WARNING, text=f"{media.value.replace('_', ' ')}: {text}")
+    return Event(
+        time=when,
+        kind=EventKind.WARNING,
+        text=f"{media.value.replace('_', ' ')}: {text}",
+        media=media,
+        direction=Direction.SEND,  # Stream's warnings belong to a published track
+    )
 
 
 def normalize(

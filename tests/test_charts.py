@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from bot.verdicts import grade
+from bot.grading import grade
 from charts import timeseries
 from charts.timeseries import downsample, render, render_compare, resolve_focus
 from providers import scenarios

@@ -13,12 +13,12 @@ import pytest
 from bot import render
 from bot.config import Settings
 from bot.followups import FollowUp, parse
+from bot.grading import Finding, Grade, Verdict
 from bot.jobs import Busy, JobRunner
 from bot.lookup import Outcome
 from bot.redact import SecretFilter, install
 from bot.runtime import Runtime
 from bot.server import FormSafeBoltRequest, check_settings, serve
-from bot.verdicts import Finding, Grade, Verdict
 from providers.base import Lookup
 from providers.errors import NotFoundError, RateLimitedError
 from providers.models import (

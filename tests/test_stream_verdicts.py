@@ -8,8 +8,8 @@ import pytest
 
 from bot.commands import parse
 from bot.config import Settings
+from bot.grading import Grade
 from bot.lookup import run
-from bot.verdicts import Grade
 from providers.emulators.stream import StreamEmulator
 from providers.models import Report
 from providers.sandbox import EmulatorServer

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.verdicts import Grade, grade
+from bot.grading import Grade, grade
 from providers.models import (
     Direction,
     Event,

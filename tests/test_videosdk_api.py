@@ -12,8 +12,8 @@ import pytest
 
 from bot import commands
 from bot.config import Settings
+from bot.grading import Grade
 from bot.lookup import run
-from bot.verdicts import Grade
 from providers.base import get_provider_class
 from providers.emulators.videosdk import (
     API_KEY,

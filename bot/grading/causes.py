@@ -128,8 +128,9 @@ def _score_cause(f: Finding, findings: list[Finding]) -> None:
         f.text = w.score_disagrees(name, where, w.qty(worst, Metric(f.metric)), clean)
         f.summary = w.score_disagrees_summary(name, where, w.qty(worst, Metric(f.metric)), clean)
         f.grade = Grade.FAIR
-    elif f.metric == Metric.SCORE.value and f.grade == Grade.POOR:
-        f.grade = Grade.FAIR
+    elif f.metric == Metric.SCORE.value:
+        f.grade = Grade.FAIR if f.grade == Grade.POOR else f.grade
+        f.text += w.score_not_mos()
 
 
 def add_causes(findings: list[Finding], relayed: bool) -> None:

@@ -17,8 +17,9 @@ below is measured in seconds, never in samples, so the same call grades the same
   lighter is a spike: mentioned with its time, never graded.
 - A problem that lies wholly in the first or last EDGE_S of the participant's session is a
   join/leave effect: Fair at most.
-- The series is Poor when its poor-level problem episodes weigh POOR_IMPACT (90 s at the poor
-  edge, or about 22 s of a dropout), or POOR_SHARE of the series' length on shorter calls;
+- The series is Poor when its poor-level problem episodes weigh POOR_IMPACT (two minutes at the
+  poor edge, 25 s of 20 % loss, 5 s of a total dropout), or POOR_SHARE of the series' length on
+  shorter calls;
   Fair when it has any problem or join/leave episode; else Good.
 - A series of one or two samples cannot show persistence: it is graded from its mean, and the
   verdict says the call was short.
@@ -39,7 +40,7 @@ MIN_EPISODE_S = 15.0  # shorter than this is a spike, whatever its height
 MIN_IMPACT = 30.0  # severity-seconds: 30 s at the poor edge, 60 s halfway into the fair band
 MILD_SEVERITY = 0.25  # loss 2 %, jitter 15 ms, RTT 250 ms, MOS 3.78: below this, no weight
 LONG_EPISODE_S = 120.0  # a mild impairment held this long counts however light
-POOR_IMPACT = 90.0  # poor-level severity-seconds that make the call Poor
+POOR_IMPACT = 120.0  # poor-level severity-seconds that make the call Poor
 POOR_SHARE = 0.25  # ... or this share of the series' length, for short calls
 EDGE_S = 30.0  # join/leave window
 EDGE_MIN_CALL_S = 120.0  # on a call shorter than this there is no "middle" to compare with

@@ -41,7 +41,6 @@ FREEZE_MIN_S = 2.0  # a freeze shorter than this is a stutter
 FREEZE_FAIR_SHARE = 0.01  # quality.md "frozen time": <1 % good, 1-5 % fair, >5 % poor
 FREEZE_POOR_SHARE = 0.05
 
-SEVERITY_CAP = 4.0  # one sample counts at most 4x the poor edge: a dropout is not the whole call
 
 HIGHER_IS_WORSE = {
     Metric.LOSS: (LOSS_FAIR_PCT, LOSS_POOR_PCT),
@@ -82,8 +81,8 @@ def assess(
     """Per-sample level (0, 1, 2) and severity for `v`, or None: this metric has no scale.
 
     Severity is linear between the edges (0 at the fair edge, 1 at the poor edge) and kept
-    consistent with the level: a fair sample stays below 1, a poor one at 1 or more, capped at
-    SEVERITY_CAP."""
+    consistent with the level: a fair sample stays below 1, a poor one at 1 or more. It is not
+    capped: a cap would make the same burst weigh more when a coarse sampler averages it."""
     if metric in HIGHER_IS_WORSE:
         fair, poor = HIGHER_IS_WORSE[metric]
         level = (v >= fair).astype(np.int8) + (v > poor)
@@ -110,7 +109,7 @@ def assess(
         severity = (HEIGHT_GOOD_PX - v) / (HEIGHT_GOOD_PX - HEIGHT_FAIR_PX)
     severity = np.where(
         level == 2,
-        np.clip(severity, 1.0, SEVERITY_CAP),
+        np.maximum(severity, 1.0),
         np.where(level == 1, np.clip(severity, 0.0, 0.999), 0.0),
     )
     return level.astype(np.int8), severity

@@ -22,6 +22,7 @@ from bot.grading.findings import (
     series_finding,
     summary_findings,
 )
+from bot.grading.thresholds import NETWORK
 from bot.grading.types import Finding, Grade, Verdict
 from bot.grading.warnings import warning_findings
 from providers.base import provider_label
@@ -71,13 +72,16 @@ def _span(report: Report) -> tuple[float, float] | None:
 
 
 def _symptom(f: Finding) -> str:
-    metric = Metric(f.metric) if f.metric in {m.value for m in Metric} else None
+    """What a root cause did, for the headline: "frame rate on send (video) down to 8 fps"."""
     where = w.side(f.media, f.direction) if f.media and f.direction else ""
-    if metric is None:
+    if f.metric == "freeze":
+        return w.freeze_effect(where, f.duration_s or 0.0)
+    if f.metric not in {m.value for m in Metric}:
         return f"{f.metric.replace('_', ' ')} {where}".strip()
+    metric = Metric(f.metric)
     worst = max(f.episodes, key=lambda e: (e.level, e.impact), default=None)
-    value = f" to {w.qty(worst.typical, metric)}" if worst else ""
-    return f"{w.label(metric, f.estimated)} {where}{value}".replace("  ", " ")
+    value = w.qty(worst.typical, metric) if worst else None
+    return w.metric_effect(w.label(metric, f.estimated), where, value, metric in NETWORK)
 
 
 def _headline(report: Report, verdict_grade: Grade, findings: list[Finding], graded) -> str:

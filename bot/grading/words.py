@@ -81,6 +81,8 @@ def num(value: float, metric: Metric | None = None) -> str:
         return f"{value:.2f}"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
+    if metric == Metric.LOSS and abs(value) < 10 and value != round(value):
+        return f"{value:.1f}"  # 7.5 % is not 8 %
     if abs(value) >= 5 or value == round(value):
         return f"{value:.0f}"
     return f"{value:.1f}"
@@ -294,17 +296,26 @@ def score_disagrees_summary(name: str, where: str, value: str, clean: list[str])
     return f"{name} {where} {value} while {join_words(clean)} stayed good"
 
 
-def score_not_mos(name: str, where: str) -> str:
-    return f"{cap(name)} {where} is on the provider's own scale (not documented as a MOS)."
+def score_not_mos() -> str:
+    return " The score is on the provider's own scale, not documented as a MOS: Fair at most."
 
 
 def caused(cause: str) -> str:
     return f" Likely cause: {cause}."
 
 
-def because_of(symptom: str) -> str:
+def because_of(effect: str) -> str:
     """After a root cause in the headline: what it did."""
-    return f", lowering {symptom}"
+    return f", which brought {effect}"
+
+
+def metric_effect(name: str, where: str, value: str | None, up: bool) -> str:
+    direction = "up to" if up else "down to"
+    return f"{name} {where} {direction} {value}" if value else f"{name} {where} down"
+
+
+def freeze_effect(where: str, total: float) -> str:
+    return f"video freezes {where} ({duration(total)} in total)"
 
 
 def unavailable(items: list[str]) -> str:

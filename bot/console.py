@@ -6,11 +6,16 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from bot.grading import Grade
+from bot.grading import Grade, Verdict
 from bot.lookup import Outcome
 from providers.models import Listing, Report
 
 MARKS = {Grade.GOOD: "🟢", Grade.FAIR: "🟡", Grade.POOR: "🔴", Grade.UNKNOWN: "⚪"}
+LIMITED_MARK = "☑️"  # a Good over partial data is never the green circle
+
+
+def mark(verdict: Verdict) -> str:
+    return LIMITED_MARK if verdict.limited and verdict.grade == Grade.GOOD else MARKS[verdict.grade]
 
 
 def who(report: Report) -> str:
@@ -39,7 +44,7 @@ def text(outcome: Outcome, chart_path: str | None = None) -> str:
     report, verdict = outcome.result, outcome.verdict
     assert verdict is not None
     lines = [
-        f"{MARKS[verdict.grade]} {verdict.grade.word.upper()}  {lookup.command()}",
+        f"{mark(verdict)} {verdict.word.upper()}  {lookup.command()}",
         f"   {who(report)}",
         f"   {verdict.headline}",
     ]

@@ -112,8 +112,12 @@ def _split_headline(verdict: Verdict) -> str:
 
 
 def verdict_line(verdict: Verdict) -> str:
+    if verdict.limited and verdict.grade == Grade.GOOD:
+        # "No problem in what Stream reports (...)" is the grade word here: never a green Good.
+        lead, _, rest = verdict.headline.partition(": ")
+        return f"{verdict.emoji} *{escape(lead)}*" + (f": {escape(rest)}" if rest else "")
     rest = _split_headline(verdict)
-    return f"{verdict.grade.emoji} *{verdict.grade.word}*" + (f": {escape(rest)}" if rest else "")
+    return f"{verdict.emoji} *{verdict.grade.word}*" + (f": {escape(rest)}" if rest else "")
 
 
 def finding_line(finding: Finding) -> str:
@@ -203,7 +207,9 @@ def summary(
         blocks.append(_section(f"{m.UNKNOWN}\n{unknown}"))
     blocks.append({"type": "section", "fields": facts(report)})
     blocks.append(_context(context_line(label, command, window_text, request_id)))
-    text = f"{verdict.grade.word}: {_split_headline(verdict)} ({person})"
+    text = f"{verdict.word}: {_split_headline(verdict)} ({person})"
+    if verdict.limited and verdict.grade == Grade.GOOD:
+        text = f"{verdict.headline} ({person})"
     return escape(_cut(text, 300)), blocks
 
 

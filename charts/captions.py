@@ -6,7 +6,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 from bot.grading import Grade, Verdict
-from charts.style import GRADE_COLOURS, WIDTH_IN
+from charts.style import GRADE_COLOURS, LIMITED_COLOUR, WIDTH_IN
 from providers.base import provider_label
 from providers.models import Report
 
@@ -23,18 +23,20 @@ def header(
     """Grade badge, participant and provider, and the headline below (`width` in inches is
     the room it has, for truncating the headline)."""
     grade = verdict.grade if verdict else Grade.UNKNOWN
+    badge = verdict.badge if verdict else grade.word.upper()
+    colour = LIMITED_COLOUR if verdict and badge != grade.word.upper() else GRADE_COLOURS[grade]
     fig.text(
         x,
         y,
-        f" {grade.word.upper()} ",
+        f" {badge} ",
         fontsize=size,
         fontweight="bold",
         color="white",
         va="top",
-        bbox={"boxstyle": "round,pad=0.25", "fc": GRADE_COLOURS[grade], "ec": "none"},
+        bbox={"boxstyle": "round,pad=0.25", "fc": colour, "ec": "none"},
     )
     # The badge is as wide as its word: leave room for UNKNOWN as well as POOR.
-    badge_in = 0.105 * WIDTH_IN + max(0, len(grade.word) - 4) * 0.17 * size / 16
+    badge_in = 0.105 * WIDTH_IN + max(0, len(badge) - 4) * 0.17 * size / 16
     fig.text(
         x + badge_in / fig.get_figwidth(),
         y,

@@ -22,6 +22,7 @@ GRADE_COLOURS = {
     Grade.POOR: "#d62728",
     Grade.UNKNOWN: "#8c8c8c",
 }
+LIMITED_COLOUR = "#4a7fb5"  # a Good over partial data: not the green of a full Good
 BAND_COLOURS = ("#2e9e44", "#f2c200", "#d62728")  # good, fair, poor
 BAND_ALPHA = 0.10
 MEDIA_COLOURS = {

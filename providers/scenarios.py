@@ -58,6 +58,8 @@ class CallTruth:
     tracks: dict[tuple[str, str], dict[str, list[float | None]]] = field(default_factory=dict)
     limitation: list[str | None] = field(default_factory=list)  # video send, per sample
     events: list[tuple[float, str, str]] = field(default_factory=list)  # (offset s, kind, text)
+    # Provider warnings on a published track: (offset s, media, code, text)
+    warnings: list[tuple[float, str, str, str]] = field(default_factory=list)
     sparse: bool = False  # emulators should also drop optional metadata
     no_stats: bool = False
 

@@ -149,7 +149,7 @@ def test_demo_end_to_end(isolated):
     assert proc.returncode == 0, proc.stderr
     pngs = sorted(Path(out).glob("*.png"))
     verdict_lines = [
-        line for line in proc.stdout.splitlines() if line.startswith(("🟢", "🟡", "🔴", "⚪"))
+        line for line in proc.stdout.splitlines() if line.startswith(("🟢", "🟡", "🔴", "⚪", "☑️"))
     ]
     assert len(pngs) >= 6
     assert len(verdict_lines) >= len(pngs)

@@ -144,6 +144,17 @@ class _Scale:
         return float(v.min() if self.lower_is_worse else v.max())
 
 
+def _trim(runs: list[tuple[int, int]], levels: np.ndarray) -> tuple[int, int]:
+    """The joined span without lone fringe blips below the episode's own peak level: a 2 %
+    sample three seconds before a 20 % burst does not move the burst's start."""
+    peak = max(int(levels[a:b].max()) for a, b in runs)
+    while len(runs) > 1 and levels[runs[0][0] : runs[0][1]].max() < peak:
+        runs = runs[1:]
+    while len(runs) > 1 and levels[runs[-1][0] : runs[-1][1]].max() < peak:
+        runs = runs[:-1]
+    return runs[0][0], runs[-1][1]
+
+
 def find_episodes(
     t: np.ndarray,
     v: np.ndarray,
@@ -155,14 +166,15 @@ def find_episodes(
 ) -> tuple[list[Episode], list[Episode]]:
     """(problem and edge episodes in time order, spikes worst first)."""
     ends = t + d
-    joined: list[tuple[int, int]] = []
+    groups: list[list[tuple[int, int]]] = []  # runs of bad samples joined into one episode
     for a, b in _runs(levels >= 1):
-        if joined:
-            pa, pb = joined[-1]
+        if groups:
+            pa, pb = groups[-1][0][0], groups[-1][-1][1]
             if t[a] - ends[pb - 1] < JOIN_GAP_S and scale.level(_mean(v[pa:b], d[pa:b])) >= 1:
-                joined[-1] = (pa, b)
+                groups[-1].append((a, b))
                 continue
-        joined.append((a, b))
+        groups.append([(a, b)])
+    joined = [_trim(g, levels) for g in groups]
 
     call_start, call_end = span
     edges_apply = call_end - call_start >= EDGE_MIN_CALL_S
@@ -179,7 +191,10 @@ def find_episodes(
             worst=scale.worst(v[a:b]),
             impact=float(weight.sum()),
         )
-        ep.poor_impact = float(weight[levels[a:b] == 2].sum())
+        # The whole episode weighs when it is poor on average: counting only its poor samples
+        # would make a burst split across coarse samples weigh less than the same burst sampled
+        # finely (severity is linear, so the sum over the episode is what stays the same).
+        ep.poor_impact = ep.impact if ep.level == 2 else 0.0
         long_enough = ep.duration_s >= MIN_EPISODE_S
         heavy = ep.impact >= MIN_IMPACT
         held = ep.duration_s >= LONG_EPISODE_S and scale.severity(typical) >= MILD_SEVERITY

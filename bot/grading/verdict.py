@@ -84,16 +84,18 @@ def _symptom(f: Finding) -> str:
     return w.metric_effect(w.label(metric, f.estimated), where, value, metric in NETWORK)
 
 
-def _headline(report: Report, verdict_grade: Grade, findings: list[Finding], graded) -> str:
-    if verdict_grade == Grade.GOOD:
-        names: list[str] = []
-        for g in sorted(graded, key=lambda g: PRIORITY[g.series.metric.value]):
-            word = w.SHORT[g.series.metric]
-            if word not in names:
-                names.append(word)
-        if any(f.metric == "quality_limitation" for f in findings):
-            names.append("CPU/bandwidth limitation")
-        return w.good_headline(names)
+def _graded_names(findings: list[Finding], graded: list[GradedSeries]) -> list[str]:
+    names: list[str] = []
+    for g in sorted(graded, key=lambda g: PRIORITY[g.series.metric.value]):
+        word = w.SHORT[g.series.metric]
+        if word not in names:
+            names.append(word)
+    if any(f.metric == "quality_limitation" for f in findings):
+        names.append("CPU/bandwidth limitation")
+    return names
+
+
+def _headline(verdict_grade: Grade, findings: list[Finding]) -> str:
     lead = findings[0]
     root = root_of(lead)
     text = w.problem_headline(verdict_grade.word, root.summary)
@@ -148,12 +150,13 @@ def grade(report: Report) -> Verdict:
         return Verdict(Grade.UNKNOWN, headline, findings, unknown, coverage, True, notes)
 
     overall = max((f.grade for f in findings), key=lambda g: g.rank)
-    headline = _headline(report, overall, findings, graded)
-    if overall == Grade.GOOD and limited:
-        names = headline.removeprefix("Good: no sustained problem in ")
-        headline = w.limited_headline(
-            provider_label(report.provider), reach(coverage), names.split(", ")
-        )
+    if overall != Grade.GOOD:
+        headline = _headline(overall, findings)
+    elif limited:
+        who = provider_label(report.provider)
+        headline = w.limited_headline(who, reach(coverage), _graded_names(findings, graded))
+    else:
+        headline = w.good_headline(_graded_names(findings, graded))
     if unknown and overall in (Grade.GOOD, Grade.FAIR):
         headline += w.not_seen(unknown)
         findings.append(

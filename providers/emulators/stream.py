@@ -237,6 +237,10 @@ class StreamEmulator(Emulator):
                             "warning": "Video quality is limited by the CPU",
                         }
                     )
+            for offset, on, code, text in truth.warnings:
+                if on == media:
+                    stamp = encode_time(times[0] + offset, "ns")
+                    track["warnings"].append({"time": stamp, "code": code, "warning": text})
             tracks.append(track)
         return {
             "user_id": p.user_id,

@@ -109,11 +109,31 @@ def _deltas(counter: np.ndarray, base: np.ndarray | None = None):
     return at, at[1:], np.diff(counter[at])
 
 
+# A counter that starts (first sample of a track) or restarts (ICE restart, reconnect: it
+# went down) counted from zero, so its value is the interval's own count. That holds only when
+# the value is no bigger than a few ordinary intervals' worth; larger means the counter ran
+# before the first sample we have, and that interval stays empty.
+FRESH_COUNTER_INTERVALS = 3.0
+
+
+def _restarts(counter: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+    """Mask over `counter` (the samples that carry it) of those whose value counted from zero:
+    the first one and each one after a decrease, when the value looks fresh."""
+    fresh = np.zeros(len(counter), bool)
+    if not len(counter):
+        return fresh
+    fresh[0] = True
+    fresh[1:] = deltas < 0
+    typical = float(np.median(deltas[deltas >= 0])) if (deltas >= 0).any() else np.inf
+    return fresh & (counter <= FRESH_COUNTER_INTERVALS * max(typical, 1.0))
+
+
 def _track(t: np.ndarray, s: dict[str, np.ndarray], send: bool) -> Columns:
     """Per-interval figures of one track (samples in time order). Counters are cumulative
     (WebRTC getStats): each interval is the difference to the previous sample that carried
-    the counter; a decrease means the counter was reset, and that interval is left empty
-    because its start is unknown."""
+    the counter. At a track's first sample and after a reset (the counter went down) the
+    counter started from zero, so its own value is the interval's count (`_restarts`): loss at
+    join or right after a reconnect is kept, not dropped."""
     n = len(t)
     loss, bitrate, jb = np.full(n, NAN), np.full(n, NAN), np.full(n, NAN)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -121,10 +141,15 @@ def _track(t: np.ndarray, s: dict[str, np.ndarray], send: bool) -> Columns:
         lost = s["packets_lost"]
         at, now, d_base = _deltas(packets, lost)
         d_lost = np.diff(lost[at])
+        # Each sample's own count: the delta, or the counter itself where it counted from zero
+        # (a receiver's report of lost packets restarts with the stream it belongs to).
+        fresh = _restarts(packets[at], d_base)
+        own_base = np.where(fresh, packets[at], np.concatenate(([NAN], d_base)))
+        own_lost = np.where(fresh, lost[at], np.concatenate(([NAN], d_lost)))
         # Outbound: lost (reported back by the receiver) is part of what was sent.
-        expected = d_base if send else d_base + d_lost
-        ok = (d_base >= 0) & (d_lost >= 0) & (expected > 0)
-        loss[now[ok]] = np.minimum(100.0, 100.0 * d_lost[ok] / expected[ok])
+        expected = own_base if send else own_base + own_lost
+        ok = (own_base >= 0) & (own_lost >= 0) & (expected > 0)
+        loss[at[ok]] = np.minimum(100.0, 100.0 * own_lost[ok] / expected[ok])
 
         at, now, d_bytes = _deltas(s["bytes_sent" if send else "bytes_received"])
         d_t = np.diff(t[at])

@@ -143,7 +143,8 @@ def test_counter_deltas_resets_and_units():
     )
     report = parse_peer_report(doc)
     loss = values(report, Media.AUDIO, Direction.RECEIVE, Metric.LOSS)
-    assert loss == [None, 0.0, 10.0, None, pytest.approx(100 * 5 / 105)]
+    # After the reset the counter counted from zero: 10 received, none lost is 0 %.
+    assert loss == [None, 0.0, 10.0, 0.0, pytest.approx(100 * 5 / 105)]
     assert values(report, Media.AUDIO, Direction.RECEIVE, Metric.BITRATE) == [
         None,
         100.0,
@@ -496,3 +497,27 @@ def test_jitter_without_rtt_below_one_is_seconds():
     assert values(report, Media.AUDIO, Direction.RECEIVE, Metric.JITTER) == pytest.approx(
         [4.0, 8.0, 12.0]
     )
+
+
+def test_loss_at_join_and_right_after_a_reconnect_is_kept():
+    # The first sample's counters and those after a reset counted from zero: their own values
+    # are the interval's loss. A first sample whose counters ran long before (far more than a
+    # few intervals' worth) stays empty instead.
+    def row(i, received, lost):
+        return {
+            "timestamp": iso(i),
+            "consumer_id": "c1",
+            "producer_id": "p1",
+            "peer_id": "remote",
+            "ssrc": 1,
+            "packets_received": received,
+            "packets_lost": lost,
+        }
+
+    rows = [row(0, 40, 10), row(1, 90, 10), row(2, 140, 10), row(3, 30, 20), row(4, 80, 20)]
+    report = parse_peer_report(body({"peer_report": {"quality": {"audio_consumer": rows}}}))
+    loss = values(report, Media.AUDIO, Direction.RECEIVE, Metric.LOSS)
+    assert loss == [20.0, 0.0, 0.0, pytest.approx(40.0), 0.0]
+    stale = [row(0, 50_000, 10), row(1, 50_050, 10), row(2, 50_100, 10)]
+    report = parse_peer_report(body({"peer_report": {"quality": {"audio_consumer": stale}}}))
+    assert values(report, Media.AUDIO, Direction.RECEIVE, Metric.LOSS) == [None, 0.0, 0.0]

@@ -119,9 +119,8 @@ def producer(rtts, jitter=None, mos=None):
 
 
 def parse(quality):
-    return parse_peer_report({"success": True, "data": {"participant": {"peer_report": {
-        "quality": quality
-    }}}})  # fmt: skip
+    participant = {"peer_report": {"quality": quality}}
+    return parse_peer_report({"success": True, "data": {"participant": participant}})
 
 
 def test_bucket_shares_alone_tell_the_unit():
@@ -129,11 +128,11 @@ def test_bucket_shares_alone_tell_the_unit():
     cum = {"rtt": {"100ms_or_greater_event_fraction": 0.0, "250ms_or_greater_event_fraction": 0}}
     report = parse({"audio_producer": producer([1.1, 0.9, 1.0]), "audio_producer_cumulative": cum})
     assert rtt_values(report) == [1.1, 0.9, 1.0]
-    assert "at or over 100 ms (0%) fits the samples read as milliseconds (0%), not as seconds " \
-        "(100%)" in unit_note(report)  # fmt: skip
+    fits = "at or over 100 ms (0%) fits the samples read as milliseconds (0%), not as seconds"
+    assert f"{fits} (100%)" in unit_note(report)
     # 0.3-0.6 with every sample over 250 ms and a third over 500 ms: seconds.
-    cum = {"rtt": {"100ms_or_greater_event_fraction": 1.0, "250ms_or_greater_event_fraction": 1.0,
-                   "500ms_or_greater_event_fraction": 0.34}}  # fmt: skip
+    shares = {"100ms": 1.0, "250ms": 1.0, "500ms": 0.34}
+    cum = {"rtt": {f"{cut}_or_greater_event_fraction": f for cut, f in shares.items()}}
     report = parse({"audio_producer": producer([0.3, 0.45, 0.6]), "audio_producer_cumulative": cum})
     assert rtt_values(report) == pytest.approx([300, 450, 600])
     assert unit_note(report).startswith("RTT read as seconds (shown in ms): the provider's share")

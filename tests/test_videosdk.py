@@ -11,12 +11,14 @@ import jwt
 import pytest
 
 from bot.config import Settings
+from providers import videosdk_raw as raw
 from providers.base import Lookup
 from providers.emulators.videosdk import API_KEY, SECRET, VideoSDKEmulator
 from providers.errors import BadResponseError, ConfigError, InputError
 from providers.models import Direction, Media, Metric, Report
 from providers.sandbox import EmulatorServer
 from providers.videosdk import TokenSource, VideoSDKProvider
+from providers.videosdk_normalize import COUNT, PERCENT, loss_unit, normalize
 
 
 @pytest.fixture(scope="module")
@@ -312,21 +314,17 @@ def test_loss_percentages_beside_packet_totals_are_kept(server):
 
 
 def test_more_lost_than_sent_is_a_percentage():
-    from providers.videosdk_normalize import PERCENT, loss_unit
-
     assert loss_unit([0, 40, 60], [50, 30, 40], receive=False)[0] == PERCENT
-    assert loss_unit([0, 4, 6], [50, 30, 40], receive=False)[0] == "count"
+    assert loss_unit([0, 4, 6], [50, 30, 40], receive=False)[0] == COUNT
 
 
 def test_running_counters_are_differenced():
-    from providers import videosdk_raw as raw
-    from providers.videosdk_normalize import normalize
-
+    counters = [(0, 250), (5, 495), (5, 745), (15, 985)]  # lost, received so far
     stats = [
-        {"time": f"2022-07-15T10:10:{10 * i:02d}Z", "recvAudioPacketLost": lost,
-         "recvAudioTotalPackets": total}
-        for i, (lost, total) in enumerate([(0, 250), (5, 495), (5, 745), (15, 985)])
-    ]  # fmt: skip
+        {"time": f"2022-07-15T10:10:{10 * i:02d}Z", "recvAudioPacketLost": lost}
+        | {"recvAudioTotalPackets": total}
+        for i, (lost, total) in enumerate(counters)
+    ]
     report = normalize(raw.ParticipantStats.model_validate({"stats": stats}), "s", "p")
     loss = report.get(Media.AUDIO, Direction.RECEIVE, Metric.LOSS).values
     assert loss == [None, 2.0, 0.0, 4.0]

@@ -2,7 +2,9 @@
 
 Serves the peer report, participant details and the participants of a session for every
 sandbox call, in the API's own shapes: `{success, data}` envelopes, cumulative WebRTC counters,
-ISO timestamps, jitter and RTT in seconds. Each call has its own session; every call is also a
+ISO timestamps, jitter and RTT in seconds (WebRTC's unit; `delay_unit="ms"` renders them in
+milliseconds instead, and `summaries=False` leaves out the cumulative summaries that let a
+client tell the two apart). Each call has its own session; every call is also a
 participant of one shared session (`shared_session_id`) so a session listing has several rows.
 """
 
@@ -85,8 +87,11 @@ class CloudflareEmulator(Emulator):
     base_path = "/client/v4"
     shared_session_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "callquality-sandbox/cf/shared"))
 
-    def __init__(self, calls: list[CallTruth] | None = None):
+    def __init__(
+        self, calls: list[CallTruth] | None = None, delay_unit: str = "s", summaries: bool = True
+    ):
         super().__init__(calls)
+        self.delay_unit, self.summaries = delay_unit, summaries
         self._bodies: dict[tuple[int, bool], bytes] = {}
         self._render_lock = threading.Lock()
 
@@ -197,7 +202,7 @@ class CloudflareEmulator(Emulator):
                     participant = _identity(truth, events) | {
                         "role": "group_call_host",
                         "session_id": truth.uuid("session"),
-                        "peer_report": render_report(truth),
+                        "peer_report": render_report(truth, self.delay_unit, self.summaries),
                     }
                     envelope = {"success": True, "data": {"participant": participant}}
                     body = self._bodies[key] = json.dumps(envelope).encode()
@@ -244,8 +249,10 @@ def _details(truth: CallTruth, events: bool) -> dict[str, Any]:
 # --- the peer report ---------------------------------------------------------------------------
 
 
-def render_report(truth: CallTruth) -> dict[str, Any]:
-    """`data.participant.peer_report` for one call."""
+def render_report(
+    truth: CallTruth, delay_unit: str = "s", summaries: bool = True
+) -> dict[str, Any]:
+    """`data.participant.peer_report` for one call, jitter and RTT in `delay_unit` (s | ms)."""
     quality: dict[str, Any] = {}
     for media in (AUDIO, VIDEO, "screenshare_audio", "screenshare_video"):
         for direction, side in ((SEND, "producer"), (RECEIVE, "consumer")):
@@ -253,14 +260,18 @@ def render_report(truth: CallTruth) -> dict[str, Any]:
             if not track:
                 quality[f"{media}_{side}"] = []
                 continue
-            samples, cumulative = _samples(truth, media, direction, track)
+            samples, cumulative = _samples(truth, media, direction, track, delay_unit)
             quality[f"{media}_{side}"] = samples
-            quality[f"{media}_{side}_cumulative"] = cumulative
+            if summaries:
+                quality[f"{media}_{side}_cumulative"] = cumulative
     return {"metadata": _metadata(truth), "quality": quality}
 
 
-def _samples(truth: CallTruth, media: str, direction: str, track: dict[str, list]):
+def _samples(
+    truth: CallTruth, media: str, direction: str, track: dict[str, list], delay_unit: str = "s"
+):
     send = direction == SEND
+    per_ms = 1.0 if delay_unit == "ms" else 0.001
     video = media == VIDEO
     stamps = [_iso(datetime.fromtimestamp(t, UTC)) for t in truth.times()]
     dt = truth.interval_s
@@ -296,7 +307,7 @@ def _samples(truth: CallTruth, media: str, direction: str, track: dict[str, list
             "timestamp": stamps[i],
             "mid": "1" if video else "0",
             "ssrc": ssrc,
-            "jitter": round(jitter / 1000, 5) if jitter is not None else None,
+            "jitter": round(jitter * per_ms, 6) if jitter is not None else None,
             "mos_quality": _mos(loss, jitter, get["rtt_ms"][i]),
         }
         if send:
@@ -305,7 +316,7 @@ def _samples(truth: CallTruth, media: str, direction: str, track: dict[str, list
                 "bytes_sent": round(byte_count),
                 "packets_sent": round(packets),
                 "packets_lost": round(lost) if loss is not None else None,
-                "rtt": round(rtt / 1000, 5) if rtt is not None else None,
+                "rtt": round(rtt * per_ms, 6) if rtt is not None else None,
             }
             if rtt is not None:
                 rtts.append(rtt)

@@ -10,6 +10,7 @@ import httpx
 
 from bot.config import Settings
 from bot.grading import Verdict, grade
+from bot.senders import check_other_side
 from providers.base import Lookup, all_providers
 from providers.models import Listing, Report
 
@@ -34,7 +35,9 @@ def run(
     provider = all_providers()[lookup.provider].from_settings(settings, transport)
     try:
         result = provider.fetch(lookup)
+        verdict = grade(result) if isinstance(result, Report) else None
+        if verdict is not None and isinstance(result, Report):
+            check_other_side(provider, result, verdict)
     finally:
         provider.close()
-    verdict = grade(result) if isinstance(result, Report) else None
     return Outcome(lookup, result, verdict, time.perf_counter() - started)

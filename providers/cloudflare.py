@@ -148,6 +148,19 @@ class CloudflareProvider:
             return self._listing(ids["session_id"])
         return self._report(ids)
 
+    def senders(self, report: Report) -> list[Lookup]:
+        """The peers whose media this participant received, as lookups (no request made)."""
+        own = {report.ids.get("peer_id"), report.participant.id}
+        out = []
+        for peer in report.senders:
+            if peer in own:
+                continue
+            try:
+                out.append(self.parse([peer]))
+            except InputError:
+                continue  # not an id we would look up
+        return out
+
     def _report(self, ids: dict[str, str]) -> Report:
         if "peer_id" in ids:
             peer = self._participant(

@@ -236,6 +236,11 @@ def add_series(report: Report, quality: Any) -> None:
                 rows, t = [r for r, ok in zip(rows, placed, strict=True) if ok], t[placed]
             if not rows:
                 continue
+            if not send:
+                for r in rows:
+                    peer = r.get("peer_id")
+                    if isinstance(peer, str) and peer and peer not in report.senders:
+                        report.senders.append(peer)
             if send and media in (Media.VIDEO, Media.SCREEN_VIDEO):
                 for at, r in zip(t.tolist(), rows, strict=True):
                     reason = r.get("quality_limitation_reason")

@@ -228,6 +228,15 @@ class VideoSDKProvider:
         pid = check_id("VideoSDK participant id", ids.get("participant", ""), MAX_ID_LEN)
         return self.report(sid, pid)
 
+    def senders(self, report: Report) -> list[Lookup]:
+        """The session's other participants (one listing request): VideoSDK's stats do not
+        say whose media was received, so every other participant is a candidate."""
+        sid, own = report.ids.get("session"), report.ids.get("participant")
+        if not sid:
+            return []
+        listing = self.participants(sid)
+        return [self.parse([sid, row.id]) for row in listing.rows if row.id != own]
+
     def report(self, session_id: str, participant_id: str) -> Report:
         body = self._get(
             f"v2/sessions/{segment(session_id)}/participant/{segment(participant_id)}/stats",

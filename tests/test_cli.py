@@ -59,8 +59,13 @@ def test_receive_loss_is_poor_and_names_loss_on_receive(cf, capsys):
     assert top["metric"] == "loss_pct" and top["grade"] == "poor"
     assert "receive" in top["text"] and "loss" in top["text"]
     assert {"metric", "grade", "text"} <= set(top)
-    # Exactly the documented request.
-    (req,) = emulator.requests
+    # Exactly the documented request, then the same for the peer whose media was received
+    # (its uplink was clean: the cause is this participant's downlink).
+    req, sender = emulator.requests
+    assert sender.path.endswith("/peer-report/" + truths["healthy"].uuid("peer"))
+    assert data["findings"][0]["cause"] == (
+        "this participant's downlink (Ada's uplink stayed clean then)"
+    )
     account, app = (
         emulator.credentials()["CLOUDFLARE_ACCOUNT_ID"],
         emulator.credentials()["REALTIMEKIT_APP_ID"],

@@ -164,4 +164,7 @@ def grade(report: Report) -> Verdict:
         )
     for f in findings:
         f.text = w.dated_once(f.text)
-    return Verdict(overall, w.dated_once(headline), findings, unknown, coverage, limited, notes)
+    verdict = Verdict(overall, w.dated_once(headline), findings, unknown, coverage, limited, notes)
+    if overall != Grade.GOOD:
+        verdict.lead = root_of(findings[0])
+    return verdict

@@ -318,6 +318,28 @@ def freeze_effect(where: str, total: float) -> str:
     return f"video freezes {where} ({duration(total)} in total)"
 
 
+def sender_uplink(name: str, g) -> str:
+    """`Ada's uplink: packet loss on send (audio) was 10 % at the same time`."""
+    metric = Metric(g.metric)
+    worst = max(g.episodes, key=lambda e: (e.level, e.impact), default=None)
+    value = qty(worst.typical, metric) if worst else (qty(g.p50, metric) if g.p50 else "bad")
+    where = side(g.media, g.direction) if g.media and g.direction else "on send"
+    return f"{name}'s uplink: {label(metric)} {where} was {value} at the same time"
+
+
+def own_downlink(clean: list[str]) -> str:
+    who = join_words(clean)
+    return f"this participant's downlink ({who}'s uplink stayed clean then)"
+
+
+def headline_cause(cause: str) -> str:
+    return f"; {cause}"
+
+
+def senders_unreachable(why: str) -> str:
+    return f"The senders' side could not be checked ({why}), so the cause may be their uplink."
+
+
 def unavailable(items: list[str]) -> str:
     return f"Not available, so not graded: {join_words(items)}."
 

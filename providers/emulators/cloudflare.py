@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from providers.sandbox import Emulator, Recorded, Reply
-from providers.scenarios import AUDIO, RECEIVE, SEND, VIDEO, CallTruth
+from providers.scenarios import AUDIO, RECEIVE, SEND, VIDEO, CallTruth, uuid_for
 
 TOKEN = "sandbox-cloudflare-token"
 ACCOUNT = "5a1f0c9e3b7d4e2f8a6c1b0d9e8f7a6b"
@@ -276,6 +276,8 @@ def _samples(
     stamps = [_iso(datetime.fromtimestamp(t, UTC)) for t in truth.times()]
     dt = truth.interval_s
     track_id = truth.uuid(f"{media}-{direction}")
+    # The sender: another call of the sandbox when the truth names one.
+    sender = uuid_for(truth.remote, "peer") if truth.remote else truth.uuid("remote-peer")
     ssrc = int(truth.token(f"ssrc-{media}-{direction}", 8), 16)
     n = truth.n
     get = {
@@ -329,7 +331,7 @@ def _samples(
             sample |= {
                 "consumer_id": track_id,
                 "producer_id": truth.uuid(f"remote-{media}"),
-                "peer_id": truth.uuid("remote-peer"),
+                "peer_id": sender,
                 "bytes_received": round(byte_count),
                 "packets_received": round(packets),
                 "packets_lost": round(lost) if loss is not None else None,

@@ -5,7 +5,7 @@ returns (Grade, Finding, Episode, Verdict) and the thresholds and media words th
 with are exported here, so nothing outside the package imports its modules.
 """
 
-from bot.grading.attribution import attribute, receive_problems
+from bot.grading.attribution import attribute, between, receive_problems
 from bot.grading.emodel import estimate_mos, estimated_mos
 from bot.grading.thresholds import (
     HEIGHT_GOOD_PX,
@@ -41,6 +41,7 @@ __all__ = [
     "Grade",
     "Verdict",
     "attribute",
+    "between",
     "estimate_mos",
     "estimated_mos",
     "grade",

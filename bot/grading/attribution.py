@@ -59,6 +59,21 @@ def _set_cause(f: Finding, cause: str) -> None:
     f.cause = cause
 
 
+def between(name_a: str, a: Verdict, name_b: str, b: Verdict) -> list[str]:
+    """For `compare`: whether either one's receive-side problems line up with the other's
+    uplink, in the same words as a lookup's attribution. Pure: the verdicts are unchanged."""
+    lines = []
+    for who, mine, other_name, other in ((name_a, a, name_b, b), (name_b, b, name_a, a)):
+        worst_per_metric = {f.metric: f for f in reversed(receive_problems(mine))}
+        for f in worst_per_metric.values():
+            g = _uplink(f, other)
+            if g is not None:
+                lines.append(w.compare_matched(who, f, w.sender_uplink(other_name, g)))
+            elif _graded_send(other, f):
+                lines.append(w.compare_clean(who, f, other_name))
+    return list(dict.fromkeys(lines))
+
+
 def attribute(
     verdict: Verdict, senders: list[tuple[str, Verdict]], unreachable: str | None = None
 ) -> None:

@@ -82,7 +82,7 @@ def num(value: float, metric: Metric | None = None) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     if metric == Metric.LOSS and abs(value) < 10 and value != round(value):
-        return f"{value:.1f}"  # 7.5 % is not 8 %
+        return f"{value:.1f}".removesuffix(".0")  # 7.5 % is not 8 %
     if abs(value) >= 5 or value == round(value):
         return f"{value:.0f}"
     return f"{value:.1f}"
@@ -330,6 +330,16 @@ def sender_uplink(name: str, g) -> str:
 def own_downlink(clean: list[str]) -> str:
     who = join_words(clean)
     return f"this participant's downlink ({who}'s uplink stayed clean then)"
+
+
+def compare_matched(who: str, f, cause: str) -> str:
+    name = label(Metric(f.metric))
+    return f"{who}'s {name} on receive lines up with {cause}."
+
+
+def compare_clean(who: str, f, other: str) -> str:
+    name = label(Metric(f.metric))
+    return f"{who}'s {name} on receive is not {other}'s doing: {other}'s uplink stayed clean then."
 
 
 def headline_cause(cause: str) -> str:

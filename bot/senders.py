@@ -61,7 +61,7 @@ def check_other_side(provider, report: Report, verdict: Verdict, budget_s: float
         attribute(verdict, [], f"the session's participants could not be listed: {exc.message}")
         return
     if not lookups:
-        attribute(verdict, [], "the provider does not say who sent the media")
+        attribute(verdict, [], "no other participant of the call was found to check")
         return
     skipped = max(0, len(lookups) - MAX_SENDERS)
     lookups = lookups[:MAX_SENDERS]

@@ -139,3 +139,31 @@ def test_the_same_rule_grades_alike_through_every_provider_with_loss(servers, st
             p: _lookup(servers, p, f"rule-{rule}-{step}").verdict.grade for p in ("cf", "videosdk")
         }
         assert len(set(grades.values())) == 1, (rule, grades)
+
+
+@pytest.mark.parametrize(
+    ("emulator", "expected"),
+    [
+        (CloudflareEmulator, Grade.POOR),
+        (VideoSDKEmulator, Grade.POOR),
+        (StreamEmulator, Grade.GOOD),
+    ],
+)
+def test_an_audio_only_participant_is_graded_on_audio(emulator, expected):
+    truth = replace(generate("receive-loss", duration_s=300, interval_s=5.0), key="audio-only")
+    truth.tracks = {key: track for key, track in truth.tracks.items() if key[0] != VIDEO}
+    truth.limitation = []
+    with EmulatorServer(emulator([truth])) as server:
+        words = server.emulator.demo_lookups()[0][0]
+        env = {k.lower(): v for k, v in server.emulator.settings_env(server.url).items()}
+        lookup = get_provider_class(words[0]).parse(words[1:])
+        verdict = run(lookup, Settings(_env_file=None, **env)).verdict
+    assert verdict.grade == expected, verdict.headline
+    assert {m for m, _d, _x in verdict.coverage} == {"audio"}
+    if emulator is StreamEmulator:
+        # Stream sees only that audio was published: a limited Good, never the green one.
+        assert verdict.limited and verdict.headline.startswith(
+            "No problem in what Stream Video reports (published audio only)"
+        )
+    else:
+        assert verdict.headline.startswith("Poor: packet loss on receive (audio)")

@@ -23,6 +23,7 @@ from bot.grading.thresholds import (
     HIGHER_IS_WORSE,
     LIMITATION_FAIR_SHARE,
     LIMITATION_POOR_SHARE,
+    audio_presence,
     level_of,
 )
 from bot.grading.types import Episode, EpisodeKind, Finding, Grade
@@ -52,6 +53,10 @@ def series_finding(g: GradedSeries) -> Finding:
     p50, p90 = w.qty(g.p50, metric), w.qty(g.p90, metric)
     relative = g.normal is not None and metric in (Metric.FPS, Metric.BITRATE)
     extra = f"; {w.spikes_sentence(g.spikes, metric)}" if g.spikes else ""
+    if audio_presence(metric, s.media):
+        finding.text = w.audio_sent_sentence(s.media, s.direction, p50)
+        finding.summary = f"{name} {where}"
+        return finding
     if g.grade == Grade.GOOD:
         bad_share = float(g.d[g.levels >= 1].sum() / g.d.sum())
         if g.normal is not None and metric != Metric.HEIGHT:

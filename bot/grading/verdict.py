@@ -22,7 +22,7 @@ from bot.grading.findings import (
     series_finding,
     summary_findings,
 )
-from bot.grading.thresholds import NETWORK
+from bot.grading.thresholds import NETWORK, audio_presence
 from bot.grading.types import Finding, Grade, Verdict
 from bot.grading.warnings import warning_findings
 from providers.base import provider_label
@@ -88,11 +88,13 @@ def _graded_names(findings: list[Finding], graded: list[GradedSeries]) -> list[s
     names: list[str] = []
     for g in sorted(graded, key=lambda g: PRIORITY[g.series.metric.value]):
         word = w.SHORT[g.series.metric]
+        if audio_presence(g.series.metric, g.series.media):
+            continue  # said only when it is all there is (below)
         if word not in names:
             names.append(word)
     if any(f.metric == "quality_limitation" for f in findings):
         names.append("CPU/bandwidth limitation")
-    return names
+    return names or ["audio delivery"] if graded else names
 
 
 def _headline(verdict_grade: Grade, findings: list[Finding]) -> str:

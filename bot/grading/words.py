@@ -178,6 +178,14 @@ def good_sentence(name: str, where: str, p50: str, p90: str, bad_share: float) -
     return f"{cap(name)} {where} stayed good (p50 {p50}, p90 {p90})"
 
 
+def audio_sent_sentence(media: Media, direction: Direction, p50: str) -> str:
+    verb = "published" if direction == Direction.SEND else "received"
+    return (
+        f"{cap(MEDIA_WORDS[media])} was {verb} throughout (bitrate p50 {p50}; its level is not "
+        "graded: speech pauses lower it)."
+    )
+
+
 def held_sentence(name: str, where: str, normal: str, p50: str) -> str:
     return f"{cap(name)} {where} held near its normal {normal} (p50 {p50})"
 

@@ -89,6 +89,30 @@ def test_healthy_is_good_and_no_stats_is_unknown(cf, capsys):
     assert "ip" not in data["network"]
 
 
+def test_json_says_what_was_graded_and_whether_it_is_limited(cf, capsys, monkeypatch):
+    _, truths = cf
+    code, data = check_json(capsys, "cf", truths["healthy"].uuid("peer"))
+    assert (code, data["grade"], data["limited"]) == (0, "good", False)
+    sides = {(c["media"], c["direction"]) for c in data["coverage"] if c["metric"] == "loss_pct"}
+    assert sides == {
+        ("audio", "send"),
+        ("audio", "receive"),
+        ("video", "send"),
+        ("video", "receive"),
+    }
+    # Stream shows only what was published: the same JSON keys say so.
+    from providers.emulators.stream import StreamEmulator
+
+    stream = StreamEmulator([generate("healthy")])
+    with EmulatorServer(stream) as server:
+        for name, value in stream.settings_env(server.url).items():
+            monkeypatch.setenv(name, value)
+        code, data = check_json(capsys, "stream", "default:healthy", "user-ada")
+    assert (code, data["grade"], data["limited"]) == (0, "good", True)
+    assert {c["direction"] for c in data["coverage"]} == {"send"}
+    assert data["headline"].startswith("No problem in what Stream Video reports")
+
+
 def test_text_output_and_chart_file(cf, capsys, isolated):
     _, truths = cf
     chart = isolated / "out" / "call.png"

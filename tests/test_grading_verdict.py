@@ -413,7 +413,9 @@ def test_frozen_video_is_a_freeze_with_its_time_caused_by_the_loss_then():
     )
     freeze = next(f for f in verdict.findings if f.metric == "freeze")
     assert (freeze.since, freeze.duration_s) == (T0 + 150, 15.0)
-    assert freeze.text.startswith("Video froze on receive (video) once (15 s in total")
+    assert freeze.text.startswith(
+        "Video froze on receive (video) once: 15 s from 2026-11-20 14:02:30 UTC (15 s in total"
+    )
     assert freeze.caused_by is not None and freeze.caused_by.metric == "loss_pct"
     # A camera switched off for the rest of the call is not a freeze.
     off = [30.0] * 40 + [0.0] * 20

@@ -192,7 +192,7 @@ def freeze_finding(g: GradedSeries) -> Finding | None:
     return Finding(
         metric="freeze",
         grade=grade,
-        text=w.freeze_text(where, len(eps), total, share, eps[0].start),
+        text=w.freeze_text(where, eps, total, share),
         media=s.media,
         direction=s.direction,
         since=worst.start,

@@ -244,11 +244,16 @@ def no_limitation(where: str) -> str:
     return f"No sustained CPU or bandwidth limitation {where}."
 
 
-def freeze_text(where: str, count: int, total: float, share: float, first: float) -> str:
-    times = "once" if count == 1 else f"{count} times"
+def freeze_text(where: str, eps: list[Episode], total: float, share: float) -> str:
+    """`Video froze on receive (video) 2 times: 8 s from 14:02:30 and 5 s from 14:05:00 UTC
+    (13 s in total, 4 % of the track).`"""
+    times = "once" if len(eps) == 1 else f"{len(eps)} times"
+    each = [f"{duration(e.duration_s)} from {clock(e.start)}" for e in eps[:5]]
+    if len(eps) > 5:
+        each.append(f"{len(eps) - 5} more")
     return (
-        f"Video froze {where} {times} ({duration(total)} in total, {share * 100:.0f} % of the "
-        f"track), first at {stamp(first)}."
+        f"Video froze {where} {times}: {join_words(each)} UTC ({duration(total)} in total, "
+        f"{share * 100:.0f} % of the track)."
     )
 
 

@@ -70,7 +70,7 @@ def test_a_senders_bad_uplink_at_the_same_time_is_named(cf):
     assert loss.direction.value == RECEIVE
     assert loss.cause == "Bob's uplink: packet loss on send (audio) was 10 % at the same time"
     assert verdict.headline.endswith(
-        "; Bob's uplink: packet loss on send (audio) was 10 % at the same time"
+        "; likely Bob's uplink: packet loss on send (audio) was 10 % at the same time"
     )
     # Bob's own peer report was fetched for it.
     assert any(r.path.endswith("/peer-report/" + BOB.uuid("peer")) for r in cf.requests)

@@ -167,3 +167,31 @@ def test_an_audio_only_participant_is_graded_on_audio(emulator, expected):
         )
     else:
         assert verdict.headline.startswith("Poor: packet loss on receive (audio)")
+
+
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("emulator", [CloudflareEmulator, VideoSDKEmulator])
+def test_jitter_scattered_a_hair_over_the_edge_is_good_through_the_provider(emulator, step):
+    truth = _truth("hair", step, {}, "loss_pct")
+    rng = np.random.default_rng(11)
+    per_second = 6.0 + (rng.random(600) < 0.35) * rng.uniform(4.2, 6.0, 600)
+    for track in truth.tracks.values():
+        track["jitter_ms"] = _sampled(per_second, step)
+    with EmulatorServer(emulator([truth])) as server:
+        outcome = _lookup({"x": server}, "x", truth.key)
+    verdict = outcome.verdict
+    jitter = [f for f in verdict.findings if f.metric == "jitter_ms"]
+    assert jitter and all(f.episodes == [] for f in jitter), [f.text for f in jitter]
+    assert verdict.grade == Grade.GOOD, verdict.headline
+
+
+@pytest.mark.parametrize("emulator", [CloudflareEmulator, VideoSDKEmulator])
+def test_a_call_of_two_samples_is_graded_from_them_through_the_provider(emulator):
+    truth = replace(generate("healthy", duration_s=20, interval_s=10.0), key="two-samples")
+    for media in (AUDIO, VIDEO):
+        truth.tracks[(media, RECEIVE)]["loss_pct"] = [15.0, 15.0]
+    with EmulatorServer(emulator([truth])) as server:
+        verdict = _lookup({"x": server}, "x", truth.key).verdict
+    assert verdict.grade == Grade.POOR, verdict.headline
+    assert verdict.headline.startswith("Poor: packet loss on receive")
+    assert any("call was short" in note for note in verdict.notes)

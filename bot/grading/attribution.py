@@ -81,7 +81,7 @@ def attribute(
     targets = receive_problems(verdict)
     if not targets:
         return
-    lead_cause = None
+    lead_cause, lead_was = None, None
     for f in targets:
         blamed = [(name, g) for name, other in senders if (g := _uplink(f, other)) is not None]
         if blamed:
@@ -92,10 +92,13 @@ def attribute(
             if not clean:
                 continue
             cause = w.own_downlink(clean)
-        _set_cause(f, cause)
         if f is verdict.lead:
-            lead_cause = cause
+            lead_cause, lead_was = cause, f.cause
+        _set_cause(f, cause)
     if lead_cause:
+        old = w.headline_cause(lead_was) if lead_was else None
+        if old and verdict.headline.endswith(old):
+            verdict.headline = verdict.headline[: -len(old)]
         verdict.headline += w.headline_cause(lead_cause)
     if unreachable:
         verdict.notes.append(w.senders_unreachable(unreachable))

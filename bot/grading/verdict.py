@@ -103,6 +103,8 @@ def _headline(verdict_grade: Grade, findings: list[Finding]) -> str:
     text = w.problem_headline(verdict_grade.word, root.summary)
     if root is not lead:
         text += w.because_of(_symptom(lead))
+    elif root.cause and root.metric in {m.value for m in NETWORK}:
+        text += w.headline_cause(root.cause)  # where the loss, jitter or delay came from
     return text
 
 

@@ -356,7 +356,7 @@ def compare_clean(who: str, f, other: str) -> str:
 
 
 def headline_cause(cause: str) -> str:
-    return f"; {cause}"
+    return f"; likely {cause}"
 
 
 def senders_unreachable(why: str) -> str:

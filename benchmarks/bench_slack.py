@@ -29,6 +29,7 @@ import httpx  # noqa: E402
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 
 from bot.app import build_app  # noqa: E402
+from bot.config import Settings  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.server import EVENTS_PATH, HttpServer  # noqa: E402
 from providers.sandbox import Sandbox  # noqa: E402
@@ -47,6 +48,7 @@ class Bench:
     def __init__(self, box: Sandbox, slack: SlackStub, **overrides):
         self.slack = slack
         settings = box.settings(
+            Settings,
             slack_bot_token="xoxb-bench-token",
             slack_signing_secret=SECRET,
             slack_api_url=slack.api_url,

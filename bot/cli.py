@@ -61,7 +61,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     print("callquality demo: sandbox emulators of the provider APIs on 127.0.0.1, real clients.\n")
     with Sandbox() as sandbox:
-        settings = sandbox.settings()
+        settings = sandbox.settings(Settings)
         for number, (words, truth) in enumerate(sandbox.lookups(), start=1):
             parsed = parse_words(words)
             assert isinstance(parsed, Lookup)

@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from providers.cloudflare import CloudflareSettings
+from providers.stream import StreamSettings
+from providers.videosdk import VideoSDKSettings
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        # An exported-but-empty variable means "not set", not "set to the empty string".
-        env_ignore_empty=True,
-    )
+class Settings(CloudflareSettings, VideoSDKSettings, StreamSettings):
+    """The bot's settings: every provider's own (declared with the provider) plus Slack and
+    runtime behaviour."""
 
     # Slack
     slack_bot_token: SecretStr | None = None
@@ -23,24 +20,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
 
-    # Cloudflare RealtimeKit
-    cloudflare_api_token: SecretStr | None = None
-    cloudflare_account_id: str | None = None
-    realtimekit_app_id: str | None = None
-    cloudflare_base_url: str = "https://api.cloudflare.com/client/v4"
-
-    # VideoSDK
-    videosdk_api_key: str | None = None
-    videosdk_secret_key: SecretStr | None = None
-    videosdk_base_url: str = "https://api.videosdk.live"
-
-    # Stream Video
-    stream_api_key: str | None = None
-    stream_api_secret: SecretStr | None = None
-    stream_base_url: str = "https://chat.stream-io-api.com"
-
     # Behaviour
-    http_timeout_s: float = 15.0
     lookup_workers: int = 8
     lookup_timeout_s: float = 60.0
     cache_ttl_s: float = 600.0

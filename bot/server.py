@@ -165,7 +165,7 @@ def check_settings(settings: Settings) -> None:
 def sandbox_settings(sandbox: Any, settings: Settings) -> Settings:
     """Provider settings from the sandbox; Slack and behaviour settings from `settings`."""
     keep = {name: getattr(settings, name) for name in SLACK_FIELDS + BEHAVIOUR_FIELDS}
-    return sandbox.settings(**{k: v for k, v in keep.items() if v is not None})
+    return sandbox.settings(Settings, **{k: v for k, v in keep.items() if v is not None})
 
 
 def socket_mode_handler(app: App, app_token: str) -> SocketModeHandler:

@@ -8,10 +8,10 @@ joined with that participant's peer report; the participant id is the peer id) a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic_core import from_json
 
 from providers import cloudflare_raw as raw
@@ -22,9 +22,7 @@ from providers.errors import BadResponseError, ConfigError, InputError, NotFound
 from providers.http import RetryPolicy, error_message, make_client, request_json
 from providers.ids import check_uuid, segment
 from providers.models import Listing, ListingRow, Report
-
-if TYPE_CHECKING:
-    from bot.config import Settings
+from providers.settings import BaseProviderSettings
 
 LABEL = "Cloudflare RealtimeKit"
 AUTH_HINT = (
@@ -40,11 +38,19 @@ def _loads(content: bytes) -> Any:
     return from_json(content, cache_strings="keys")
 
 
+class CloudflareSettings(BaseProviderSettings):
+    cloudflare_api_token: SecretStr | None = None
+    cloudflare_account_id: str | None = None
+    realtimekit_app_id: str | None = None
+    cloudflare_base_url: str = "https://api.cloudflare.com/client/v4"
+
+
 @register
 class CloudflareProvider:
     name: ClassVar[str] = PROVIDER
     aliases: ClassVar[tuple[str, ...]] = ("cloudflare",)
     label: ClassVar[str] = LABEL
+    settings_class: ClassVar[type[BaseProviderSettings]] = CloudflareSettings
     settings_needed: ClassVar[tuple[str, ...]] = (
         "CLOUDFLARE_API_TOKEN",
         "CLOUDFLARE_ACCOUNT_ID",
@@ -82,7 +88,7 @@ class CloudflareProvider:
     @classmethod
     def from_settings(
         cls,
-        settings: Settings,
+        settings: CloudflareSettings,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
     ) -> CloudflareProvider:

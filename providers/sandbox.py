@@ -197,11 +197,14 @@ class Sandbox:
             out.update(server.emulator.settings_env(server.url))
         return out
 
-    def settings(self, **overrides: Any):
-        from bot.config import Settings
+    def settings(self, settings_class: type | None = None, **overrides: Any):
+        """Settings that point every provider at its emulator, as `settings_class` (default:
+        all providers' own settings; the bot passes its `Settings`)."""
+        from providers.settings import provider_settings_class
 
+        cls = settings_class or provider_settings_class()
         values = {k.lower(): v for k, v in self.env().items()}
-        return Settings(_env_file=None, **{**values, **overrides})
+        return cls(_env_file=None, **{**values, **overrides})
 
     def lookups(self) -> list[tuple[list[str], CallTruth]]:
         return [pair for s in self.servers.values() for pair in s.emulator.demo_lookups()]

@@ -14,17 +14,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 import jwt
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from providers.base import Lookup, missing_settings, register
 from providers.errors import BadResponseError, ConfigError, InputError, NotFoundError
 from providers.http import DEFAULT_TIMEOUT, RetryPolicy, make_client, request_json
 from providers.ids import check_id, segment
 from providers.models import Listing, ListingRow, Report
+from providers.settings import BaseProviderSettings
 from providers.stream_normalize import AttendanceRow, Metrics, normalize
 from providers.stream_windows import (
     MAX_WINDOW,
@@ -37,9 +38,6 @@ from providers.stream_windows import (
     split_window,
     to_unix,
 )
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 DEFAULT_BASE_URL = "https://chat.stream-io-api.com"
 MAX_TYPE_LEN = 64  # call type, call id and call session id (API limits)
@@ -68,11 +66,18 @@ def _split_call(word: str) -> tuple[str, str]:
     )
 
 
+class StreamSettings(BaseProviderSettings):
+    stream_api_key: str | None = None
+    stream_api_secret: SecretStr | None = None
+    stream_base_url: str = "https://chat.stream-io-api.com"
+
+
 @register
 class StreamProvider:
     name: ClassVar[str] = "stream"
     label: ClassVar[str] = "Stream Video"
     aliases: ClassVar[tuple[str, ...]] = ()
+    settings_class: ClassVar[type[BaseProviderSettings]] = StreamSettings
     settings_needed: ClassVar[tuple[str, ...]] = ("STREAM_API_KEY", "STREAM_API_SECRET")
     usage: ClassVar[tuple[str, ...]] = (
         "stream <type>:<call_id> <user_id> [last 10m | since <iso> until <iso>]",
@@ -108,7 +113,7 @@ class StreamProvider:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, transport: httpx.BaseTransport | None = None
+        cls, settings: StreamSettings, transport: httpx.BaseTransport | None = None
     ) -> StreamProvider:
         missing = missing_settings(settings, cls.settings_needed)
         if missing:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
 import jwt
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from providers import videosdk_raw as raw
 from providers.base import Lookup, missing_settings, register
@@ -25,10 +25,8 @@ from providers.errors import BadResponseError, ConfigError, InputError
 from providers.http import RetryPolicy, make_client, request_json
 from providers.ids import check_id, segment
 from providers.models import Listing, ListingRow, Report
+from providers.settings import BaseProviderSettings
 from providers.videosdk_normalize import NAME, normalize
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 LABEL = "VideoSDK"
 MAX_ID_LEN = 64  # VideoSDK ids are short (24-hex session ids, 8-char participant ids)
@@ -144,11 +142,18 @@ def _listing(session_id: str, pages: list[raw.ParticipantsPage], truncated: bool
 # --- the provider ------------------------------------------------------------------------------
 
 
+class VideoSDKSettings(BaseProviderSettings):
+    videosdk_api_key: str | None = None
+    videosdk_secret_key: SecretStr | None = None
+    videosdk_base_url: str = "https://api.videosdk.live"
+
+
 @register
 class VideoSDKProvider:
     name: ClassVar[str] = NAME
     label: ClassVar[str] = LABEL
     aliases: ClassVar[tuple[str, ...]] = ("vs",)
+    settings_class: ClassVar[type[BaseProviderSettings]] = VideoSDKSettings
     settings_needed: ClassVar[tuple[str, ...]] = ("VIDEOSDK_API_KEY", "VIDEOSDK_SECRET_KEY")
     usage: ClassVar[tuple[str, ...]] = FORMS
     example: ClassVar[str] = "videosdk 62d13ccea0f6ac85649d7931 fj9jxhtw"
@@ -197,7 +202,7 @@ class VideoSDKProvider:
     @classmethod
     def from_settings(
         cls,
-        settings: Settings,
+        settings: VideoSDKSettings,
         transport: httpx.BaseTransport | None = None,
         *,
         retry: RetryPolicy | None = None,

@@ -194,7 +194,7 @@ def bot_settings(box: Sandbox, slack: SlackStub, **overrides: Any) -> Settings:
         "lookup_timeout_s": 20.0,
     }
     values.update(overrides)
-    return box.settings(**values)
+    return box.settings(Settings, **values)
 
 
 @pytest.fixture

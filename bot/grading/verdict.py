@@ -77,7 +77,7 @@ def _symptom(f: Finding) -> str:
     if f.metric == "freeze":
         return w.freeze_effect(where, f.duration_s or 0.0)
     if f.metric not in {m.value for m in Metric}:
-        return f"{f.metric.replace('_', ' ')} {where}".strip()
+        return w.component(f.metric, where)
     metric = Metric(f.metric)
     worst = max(f.episodes, key=lambda e: (e.level, e.impact), default=None)
     value = w.qty(worst.typical, metric) if worst else None
@@ -122,7 +122,7 @@ def grade(report: Report) -> Verdict:
         if g is not None:
             graded.append(g)
         elif s.metric == Metric.SCORE and any(v is not None for v in s.values):
-            unknown.append(f"provider quality score {w.side(s.media, s.direction)} (unknown scale)")
+            unknown.append(w.score_unknown_scale(w.side(s.media, s.direction)))
 
     findings = [series_finding(g) for g in graded]
     findings += [f for g in graded if (f := freeze_finding(g)) is not None]
@@ -142,7 +142,7 @@ def grade(report: Report) -> Verdict:
     coverage = triples(findings)
     warned = {f.metric for f in findings if f.source == "warning"}
     unknown = [
-        f"{u} over time (only a provider warning)"
+        w.only_warned(u)
         if any(u == w.label(Metric(m)) for m in warned if m in {x.value for x in Metric})
         else u
         for u in unknown

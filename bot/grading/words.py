@@ -36,6 +36,7 @@ CAUSE_DISTANT = "a distant server/region or a relay"
 CAUSE_DISTANT_RELAY = "a distant server/region or the TURN relay"
 CAUSE_CPU = "the device's CPU could not keep up"
 CAUSE_BANDWIDTH = "not enough upload bandwidth (this participant's uplink)"
+CAUSE_RECEIVE_LOSS = f"the packet loss on receive: {CAUSE_DOWNLINK}"
 
 
 # --- times, durations, numbers ----------------------------------------------------------------
@@ -121,6 +122,59 @@ def label(series_or_metric: Series | Metric, estimated: bool = False) -> str:
 
 def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def the(name: str, where: str) -> str:
+    return f"the {name} {where}".rstrip()
+
+
+def component(name: str, where: str) -> str:
+    """`packet loss on receive (audio)`: what a finding is about, without figures."""
+    return f"{name.replace('_', ' ')} {where}".strip()
+
+
+def sentence(text: str) -> str:
+    return f"{text}."
+
+
+def also(text: str) -> str:
+    return f"; {text}"
+
+
+def percent(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def over(transport: str | None) -> str:
+    return f" over {transport.upper()}" if transport else ""
+
+
+def score_unknown_scale(where: str) -> str:
+    return f"provider quality score {where} (unknown scale)"
+
+
+def only_warned(item: str) -> str:
+    return f"{item} over time (only a provider warning)"
+
+
+def warned_limitation(word: str, where: str, first: float) -> str:
+    return f"{word} limitation {where} (provider warning at {stamp(first)})"
+
+
+def warning_summary(text: str) -> str:
+    return f'provider warning "{text}"'
+
+
+def reach_sent(what: str) -> str:
+    return f"published {what} only"
+
+
+def reach_received(what: str) -> str:
+    return f"received {what} only"
+
+
+def reach_partial(missing: list[str]) -> str:
+    return f"no network figures on {join_words(missing)}"
 
 
 def join_words(words: list[str], last: str = "and") -> str:

@@ -195,3 +195,27 @@ def test_a_call_of_two_samples_is_graded_from_them_through_the_provider(emulator
     assert verdict.grade == Grade.POOR, verdict.headline
     assert verdict.headline.startswith("Poor: packet loss on receive")
     assert any("call was short" in note for note in verdict.notes)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_stream_warnings_are_read_through_the_client(step):
+    truth = _truth("warned", step, {}, "fps")
+    truth.warnings = [
+        (120.0, VIDEO, "PACKET_LOSS", "Packet loss of 15% on the participant's connection"),
+        (300.0, VIDEO, "QUALITY_LIMITED_BY_CPU", "Video quality is limited by the CPU"),
+    ]
+    # The frame rate sent falls at the CPU warning and stays down for two minutes.
+    per_second = np.full(600, 30.0)
+    per_second[300:420] = 6.0
+    truth.tracks[(VIDEO, SEND)]["fps"] = _sampled(per_second, step)
+    with EmulatorServer(StreamEmulator([truth])) as server:
+        verdict = _lookup({"x": server}, "x", truth.key).verdict
+    loss = next(f for f in verdict.findings if f.metric == "loss_pct")
+    assert (loss.grade, loss.source, loss.p50) == (Grade.POOR, "warning", 15.0)
+    assert loss.since == pytest.approx(T0 + 120, abs=1)
+    assert "packet loss" not in verdict.unknown  # the warning said it
+    fps = next(f for f in verdict.findings if f.metric == "fps")
+    assert fps.cause == "the device's CPU could not keep up"
+    assert fps.caused_by is not None and fps.caused_by.source == "warning"
+    assert abs(fps.episodes[0].start - (T0 + 300)) <= step
+    assert verdict.grade == Grade.POOR and not verdict.headline.startswith("No problem")

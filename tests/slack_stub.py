@@ -19,9 +19,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from providers.sandbox import LoopbackServer
 
 BOT_USER_ID = "UCQBOT01"
 BOT_ID = "BCQBOT01"
@@ -106,7 +108,6 @@ class SlackStub:
         self._ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.stub = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # --- lifecycle -------------------------------------------------------------------------
     @property
@@ -122,12 +123,11 @@ class SlackStub:
         return f"{self.root}/response/{name}"
 
     def start(self) -> SlackStub:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     # --- helpers for tests -----------------------------------------------------------------
     def next_ts(self) -> str:
@@ -347,8 +347,7 @@ class SlackStub:
         return 200, {}, "ok"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     stub: SlackStub
 
 

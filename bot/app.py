@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -14,10 +12,6 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot import listeners
 from bot.config import Settings
 from bot.runtime import Runtime
-
-# Bolt runs every listener here, including the ack of each new command: lookups never run in
-# this pool (they go to the job runner), so 16 threads keep acks fast under bursts.
-LISTENER_THREADS = 16
 
 
 def _secret(value) -> str:
@@ -37,12 +31,13 @@ def build_app(
             RateLimitErrorRetryHandler(max_retry_count=2),
         ],
     )
+    runtime = runtime or Runtime(settings)
     app = App(
         client=client,
         signing_secret=_secret(settings.slack_signing_secret),
         process_before_response=False,
-        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt-listener"),
+        listener_executor=runtime.listener_pool,
         token_verification_enabled=verify_token,
     )
-    listeners.register(app, runtime or Runtime(settings))
+    listeners.register(app, runtime)
     return app

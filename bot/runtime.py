@@ -10,6 +10,7 @@ and seen message ids by entries; the least recently used entry goes first.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable
@@ -22,16 +23,19 @@ from cachetools import TTLCache
 from bot import lookup as lookups
 from bot.chart_pool import ChartPool
 from bot.config import Settings
-from bot.jobs import JobRunner
+from bot.jobs import JobRunner, ListenerPool
 from providers.base import Lookup
 from providers.models import Report
 
 SEEN_TTL_S = 3600.0  # Slack retries an event for about 5 minutes; keep ids well past that
 THREAD_TTL_S = 3600.0
-RESULTS_BYTES = 48 * 2**20  # an hour sampled every second is ~6 MB; five minutes ~0.3 MB
+# Bolt runs every listener here, including the ack of each new command: lookups never run in
+# this pool (they go to the job runner), so 16 threads keep acks fast under bursts.
+LISTENER_THREADS = 16
+RESULTS_BYTES = 48 * 2**20  # an hour sampled every second is ~6.5 MB, five minutes ~0.6 MB
 CHARTS_BYTES = 16 * 2**20  # a chart is 60-200 kB of PNG
-SAMPLE_BYTES = 72  # a sample in a normalized series: two list slots and two float objects
-RESULT_BASE_BYTES = 8192  # participant, client, network, events and the verdict's findings
+SAMPLE_BYTES = 72  # a sample: its time and value, each a list slot and a float (tracemalloc)
+RESULT_BASE_BYTES = 48 * 1024  # identity, network, events and verdict (also measured)
 
 
 def request_id() -> str:
@@ -116,6 +120,7 @@ class Runtime:
     transport: httpx.BaseTransport | None = None
     runner: Callable[..., lookups.Outcome] = lookups.run
     jobs: JobRunner = field(init=False)
+    listener_pool: ListenerPool = field(init=False)
     results: LockedTTL = field(init=False)
     threads: LockedTTL = field(init=False)
     seen: LockedTTL = field(init=False)
@@ -125,6 +130,7 @@ class Runtime:
     def __post_init__(self) -> None:
         s = self.settings
         self.jobs = JobRunner(s.lookup_workers, s.lookup_timeout_s)
+        self.listener_pool = ListenerPool(LISTENER_THREADS, thread_name_prefix="bolt-listener")
         self.results = LockedTTL(RESULTS_BYTES, s.cache_ttl_s, getsizeof=outcome_bytes)
         self.threads = LockedTTL(maxsize=2048, ttl=THREAD_TTL_S)
         self.seen = LockedTTL(maxsize=10000, ttl=SEEN_TTL_S)
@@ -174,6 +180,15 @@ class Runtime:
         assert isinstance(a, Report) and isinstance(b, Report)
         return self.drawing.render_compare(a, b, first.verdict, second.verdict)
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """True once no listener call, job or timeout handler is in flight. A listener submits
+        its job before it returns, so with no listener left every job is already counted."""
+        deadline = time.monotonic() + timeout
+        if not self.listener_pool.activity.wait_idle(timeout):
+            return False
+        return self.jobs.activity.wait_idle(max(0.0, deadline - time.monotonic()))
+
     def close(self, wait: bool = False) -> None:
+        self.listener_pool.shutdown(wait=wait, cancel_futures=not wait)
         self.jobs.shutdown(wait=wait)
         self.drawing.close(wait=wait)

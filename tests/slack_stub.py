@@ -28,6 +28,7 @@ from providers.sandbox import LoopbackServer
 BOT_USER_ID = "UCQBOT01"
 BOT_ID = "BCQBOT01"
 TEAM_ID = "TCQTEAM1"
+RECHECK_S = 0.25
 
 
 @dataclass
@@ -103,7 +104,8 @@ class SlackStub:
         self.rate_limit_once: set[str] = set()
         self.upload_failures = 0
         self.socket_url: str | None = None
-        self._lock = threading.Lock()
+        # Reentrant: wait_for holds it while its predicate reads the stub's lists.
+        self._lock = threading.Condition(threading.RLock())
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -168,13 +170,18 @@ class SlackStub:
             ]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """The first truthy `predicate()`, checked again after every call the stub answers
+        (and at least every `RECHECK_S`, for predicates about anything else)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = predicate()
-            if got:
-                return got
-            time.sleep(0.02)
-        raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+        with self._lock:
+            while True:
+                got = predicate()
+                if got:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+                self._lock.wait(min(left, RECHECK_S))
 
     def everything_sent(self) -> str:
         with self._lock:
@@ -182,6 +189,20 @@ class SlackStub:
 
     # --- routing ---------------------------------------------------------------------------
     def handle(
+        self,
+        method_name: str,
+        path: str,
+        headers: dict[str, str],
+        raw: bytes,
+        query: dict[str, Any],
+    ) -> tuple[int, dict[str, str], Any]:
+        try:
+            return self._dispatch(method_name, path, headers, raw, query)
+        finally:
+            with self._lock:
+                self._lock.notify_all()  # wake wait_for
+
+    def _dispatch(
         self,
         method_name: str,
         path: str,

@@ -33,6 +33,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from multiprocessing.connection import Connection
 
 log = logging.getLogger("callquality.charts")
 
@@ -67,12 +68,23 @@ def draw(kind: str, args: tuple, kwargs: dict) -> bytes:
     return getattr(timeseries, kind)(*args, **kwargs)
 
 
-def _start_worker() -> None:
+def _start_worker(lifeline: Connection) -> None:
     try:
         os.nice(WORKER_NICENESS)
     except (AttributeError, OSError):  # not on this platform, or not allowed
         pass
+    threading.Thread(target=_exit_with_server, args=(lifeline,), daemon=True).start()
     import charts.timeseries  # noqa: F401  (warm, when the start method did not preload it)
+
+
+def _exit_with_server(lifeline: Connection) -> None:
+    # A worker waits for tasks on a queue whose write end every worker also holds, so it never
+    # sees the server die (killed, or SIGTERM's default). This end sees EOF when it does.
+    try:
+        lifeline.recv()  # nothing is ever sent
+    except (EOFError, OSError):
+        pass
+    os._exit(0)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -115,6 +127,7 @@ class ChartPool:
         self._slots = threading.BoundedSemaphore(self.workers)
         self._retry = threading.Lock()  # retries run one at a time (see the module docstring)
         self._pool: ProcessPoolExecutor | None = None
+        self._lifeline: tuple[Connection, Connection] | None = None  # (workers' end, ours)
         self._handed = 0  # charts handed to `_pool` so far
         self._closed = False
         self.rebuilds = 0
@@ -157,8 +170,14 @@ class ChartPool:
             if self._pool is not None and self._handed >= self.tasks_per_worker * self.workers:
                 old, self._pool = self._pool, None
             if self._pool is None:
+                ctx = _context()
+                if self._lifeline is None:
+                    self._lifeline = ctx.Pipe(duplex=False)
                 self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=_context(), initializer=_start_worker
+                    self.workers,
+                    mp_context=ctx,
+                    initializer=_start_worker,
+                    initargs=(self._lifeline[0],),
                 )
                 self._handed = 0
             self._handed += 1
@@ -187,5 +206,9 @@ class ChartPool:
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
+            lifeline, self._lifeline = self._lifeline, None
         if pool is not None:
             pool.shutdown(wait=wait, cancel_futures=True)
+        if lifeline is not None:
+            for end in lifeline:
+                end.close()

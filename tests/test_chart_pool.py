@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -140,3 +141,37 @@ def test_check_imports_matplotlib_only_for_a_chart(sandbox, tmp_path, chart, imp
     args = ["check", *words] + (["--chart", str(tmp_path / "c.png")] if chart else [])
     code = CHECK_SCRIPT.replace("sys.argv[1:]", repr(args))
     assert _python(code, tmp_path, sandbox.env()) == {"code": 0, "matplotlib": imported}
+
+
+KILLED_SERVER_SCRIPT = """
+import sys
+from bot.chart_pool import ChartPool
+from tests import chart_faults
+
+pool = ChartPool(workers=1, draw=chart_faults.draw)
+print(pool.render("x").split(b":")[2].decode(), flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs pidfd_open (Linux)")
+def test_workers_exit_when_the_server_is_killed():
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SERVER_SCRIPT],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        worker = int(proc.stdout.readline())
+        exited = os.pidfd_open(worker)  # readable once the worker has exited
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+    try:
+        assert select.select([exited], [], [], 10)[0] == [exited]
+    finally:
+        os.close(exited)

@@ -36,7 +36,8 @@ def decimate(t: np.ndarray, y: np.ndarray, lo: float, hi: float, columns: int = 
     low, high = np.where(gap, np.inf, y), np.where(gap, -np.inf, y)
     first_low = _first_where(low == np.minimum.reduceat(low, starts)[which], which)
     first_high = _first_where(high == np.maximum.reduceat(high, starts)[which], which)
-    keep = np.unique(np.concatenate([first_low, first_high]))  # in time order, once each
+    keep = np.sort(np.column_stack([first_low, first_high]), axis=1).ravel()  # time order
+    keep = keep[np.r_[True, keep[1:] != keep[:-1]]]  # a one-sample column: its sample once
     return t[keep], y[keep]
 
 

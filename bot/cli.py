@@ -1,4 +1,8 @@
-"""The `callquality` console script: demo | check | serve. Thin: parsing and printing only."""
+"""The `callquality` console script: demo | check | serve. Thin: parsing and printing only.
+
+Each command imports what it needs when it runs (pydantic, httpx, numpy, the providers, and
+matplotlib only for a chart), so `--help` answers at once and `check` stays light.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,6 @@ import json
 import logging
 import sys
 from pathlib import Path
-
-from bot import console
-from bot.commands import Help, parse_words, usage
-from bot.config import Settings
-from bot.lookup import run
-from providers.base import Lookup
-from providers.errors import CallQualityError, InputError
 
 EXIT_BAD_INPUT = 2
 EXIT_PROVIDER = 1
@@ -30,6 +27,12 @@ def _chart(outcome, path: Path) -> str | None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot import console
+    from bot.commands import Help, parse_words, usage
+    from bot.config import Settings
+    from bot.lookup import run
+    from providers.errors import CallQualityError, InputError
+
     try:
         parsed = parse_words([args.provider, *args.ids])
         if isinstance(parsed, Help):
@@ -56,6 +59,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from bot import console
+    from bot.commands import parse_words
+    from bot.config import Settings
+    from bot.lookup import run
+    from providers.base import Lookup
+    from providers.errors import CallQualityError
     from providers.sandbox import Sandbox
 
     out = Path(args.out)
@@ -78,6 +87,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.config import Settings
     from bot.server import serve
 
     serve(Settings(), port=args.port, sandbox=args.sandbox)

@@ -8,6 +8,10 @@ Slack's 3 s. Here the number of running jobs is `workers`, at most `queue_size` 
 A thread cannot be killed, so the per-job timeout is a race the job can lose: when the deadline
 passes, `on_timeout` runs and the job's later `claim()` returns False, so a late result is
 dropped instead of posted after the user was told it timed out.
+
+`Activity` counts what is in flight (jobs, their timeout handlers, Bolt's listener calls in a
+`ListenerPool`), so that a caller can wait until nothing is left to happen: a test that checks
+nothing more is posted, or a stop that lets answers finish.
 """
 
 from __future__ import annotations
@@ -25,6 +29,48 @@ log = logging.getLogger("callquality.jobs")
 
 class Busy(Exception):
     """Every worker is busy and the queue is full."""
+
+
+class Activity:
+    """A count of work in flight; `wait_idle` returns when it drops to zero."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._cond = threading.Condition()
+
+    def begin(self) -> None:
+        with self._cond:
+            self._count += 1
+
+    def end(self) -> None:
+        with self._cond:
+            self._count -= 1
+            if self._count == 0:
+                self._cond.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """True once nothing is in flight; False if `timeout` passed first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._count == 0, timeout)
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """A thread pool whose submitted calls are counted in `activity` from the moment they are
+    submitted: Bolt submits a listener before it answers the request that asked for it."""
+
+    def __init__(self, workers: int, thread_name_prefix: str = ""):
+        super().__init__(workers, thread_name_prefix=thread_name_prefix)
+        self.activity = Activity()
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.activity.begin()
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self.activity.end()
+            raise
+        future.add_done_callback(lambda _: self.activity.end())
+        return future
 
 
 class Job:
@@ -73,6 +119,7 @@ class JobRunner:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._closed = False
+        self.activity = Activity()
         self._watchdog = threading.Thread(
             target=self._watch, name="callquality-job-watchdog", daemon=True
         )
@@ -87,6 +134,7 @@ class JobRunner:
         """Run `fn(job)` on a worker. Raises Busy when the queue is full."""
         if self._closed or not self._slots.acquire(blocking=False):
             raise Busy()
+        self.activity.begin()
         job = Job(time.monotonic() + self.timeout_s, on_timeout)
         with self._cond:
             heapq.heappush(self._deadlines, (job.deadline, next(self._seq), job))
@@ -100,11 +148,13 @@ class JobRunner:
                 log.exception("job failed")
             finally:
                 self._slots.release()
+                self.activity.end()
 
         try:
             return self._pool.submit(run)
         except RuntimeError:  # shut down between the check and the submit
             self._slots.release()
+            self.activity.end()
             raise Busy() from None
 
     def _watch(self) -> None:
@@ -116,9 +166,11 @@ class JobRunner:
                     if not job._settled:
                         # Run the handler outside the lock: it posts to Slack.
                         self._cond.release()
+                        self.activity.begin()
                         try:
                             job._expire()
                         finally:
+                            self.activity.end()
                             self._cond.acquire()
                 wait = self._deadlines[0][0] - time.monotonic() if self._deadlines else None
                 self._cond.wait(timeout=wait)

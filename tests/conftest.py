@@ -109,6 +109,11 @@ class RunningBot:
         self.stop_app()
         self.http.close()
 
+    def idle(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has nothing left to do (no listener, job or timeout handler in
+        flight): after this, whatever it was going to post has been posted."""
+        assert self.runtime.wait_idle(timeout), f"the bot was still busy after {timeout} s"
+
     # --- signed requests -------------------------------------------------------------------
     def signed_headers(
         self, body: str, content_type: str, timestamp: int | None = None, secret: str | None = None

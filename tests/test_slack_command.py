@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bot import threads
 from tests.conftest import BOT_TOKEN, CHANNEL, SIGNING_SECRET, RunningBot, bot_settings, peer
 from tests.slack_stub import SlackStub
 
@@ -92,7 +93,7 @@ def test_help_and_bad_input_are_answered_in_the_ack(
     resp = bot.command(text)
     assert resp.status_code == 200, resp.text
     assert expected in resp.text
-    time.sleep(0.2)
+    bot.idle()
     assert not slack.posts()
     assert all(not s.requests for s in sandbox.servers.values())
 
@@ -137,7 +138,10 @@ def test_not_in_channel_answers_with_an_invite_hint(bot: RunningBot, slack, sand
     assert not slack.shared_files()
 
 
-def test_slack_rate_limit_and_failed_upload_are_retried(bot: RunningBot, slack, sandbox):
+def test_slack_rate_limit_and_failed_upload_are_retried(
+    bot: RunningBot, slack, sandbox, monkeypatch
+):
+    monkeypatch.setattr(threads, "UPLOAD_BACKOFF_S", 0.01)  # the retry, not the wait, is tested
     slack.rate_limit_once.add("chat.postMessage")
     slack.upload_failures = 1
     bot.command(" ".join(peer(sandbox, "healthy")))
@@ -163,7 +167,7 @@ def test_bad_signatures_are_rejected_and_nothing_is_posted(bot: RunningBot, slac
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
     assert resp.status_code == 401
-    time.sleep(0.3)
+    bot.idle()
     assert not slack.posts() and not slack.responses
     assert all(not s.requests for s in sandbox.servers.values())
 
@@ -177,11 +181,11 @@ def test_health_check(bot: RunningBot):
 def test_slow_lookup_times_out_with_a_clear_answer(sandbox, slack):
     running = RunningBot(bot_settings(sandbox, slack, lookup_timeout_s=0.5), slack)
     try:
-        sandbox.servers["cf"].emulator.delay_s = 1.5
+        sandbox.servers["cf"].emulator.delay_s = 0.8
         running.command(" ".join(peer(sandbox)))
         reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]
         assert "took longer than" in reply["text"]
-        time.sleep(1.5)  # the late result must not be posted after the user was told
+        running.idle()  # the late result came back: it must not be posted after the timeout
         assert not slack.posts()
     finally:
         running.close()
@@ -193,7 +197,7 @@ def test_burst_of_slow_lookups_is_acked_in_time_and_all_answered(sandbox, slack)
         ids = [w for w, t in sandbox.lookups() if w[0] in ("cf", "videosdk") and len(w) <= 3]
         commands = [" ".join(ids[i % len(ids)]) for i in range(30)]
         for name in ("cf", "videosdk"):
-            sandbox.servers[name].emulator.delay_s = 1.5
+            sandbox.servers[name].emulator.delay_s = 0.5
 
         def send(text: str) -> tuple[int, float]:
             t0 = time.monotonic()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -13,6 +14,9 @@ from bot.grading import Verdict, grade
 from providers.base import Lookup, all_providers
 from providers.models import Listing, Report
 
+if TYPE_CHECKING:
+    from bot.overview import Overview
+
 
 @dataclass
 class Outcome:
@@ -20,6 +24,7 @@ class Outcome:
     result: Report | Listing
     verdict: Verdict | None  # None when the result is a listing
     elapsed_s: float
+    overview: Overview | None = None  # a session listing with every participant graded
 
     @property
     def report(self) -> Report | None:
@@ -37,4 +42,14 @@ def run(
     finally:
         provider.close()
     verdict = grade(result) if isinstance(result, Report) else None
-    return Outcome(lookup, result, verdict, time.perf_counter() - started)
+    overview = None
+    if isinstance(result, Listing) and lookup.kind == "session":
+        from bot import overview as ranking
+
+        overview = ranking.rank(
+            result,
+            lambda one: run(one, settings, transport),
+            workers=settings.overview_workers,
+            budget_s=min(settings.overview_budget_s, settings.lookup_timeout_s * 0.75),
+        )
+    return Outcome(lookup, result, verdict, time.perf_counter() - started, overview)

@@ -100,7 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--chart", metavar="FILE", help="write the chart PNG to FILE")
     check.set_defaults(func=cmd_check)
     serve = sub.add_parser("serve", help="run the Slack bot")
-    serve.add_argument("--port", type=int, default=3000, help="HTTP port (when not Socket Mode)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="HTTP port (default 3000); in Socket Mode, opens it for the provider webhooks",
+    )
     serve.add_argument("--sandbox", action="store_true", help="answer from the sandbox")
     serve.set_defaults(func=cmd_serve)
     return parser

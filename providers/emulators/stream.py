@@ -18,6 +18,8 @@ from urllib.parse import unquote
 
 import jwt
 
+from providers.emulators import webhooks as hooks
+from providers.emulators.webhooks import Delivery
 from providers.sandbox import Emulator, Recorded, Reply
 from providers.scenarios import RECEIVE, SEND, VIDEO, CallTruth
 
@@ -117,6 +119,11 @@ class StreamEmulator(Emulator):
                 words = ["stream", call, truth.profile.user_id]
             out.append((words, truth))
         return out
+
+    def webhook(self, key: str = "cpu-limited", compress: bool = False) -> Delivery:
+        truth = next(t for t in self.calls if t.key == key)
+        event = hooks.stream_event(f"default:{truth.key}", truth.uuid("stream-session"))
+        return hooks.stream(API_SECRET, event, compress=compress)
 
     def handle(self, req: Recorded) -> Reply:
         # Counts concurrent requests so tests can check the client's parallelism bound.

@@ -73,8 +73,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 continue
             name = f"{number:02d}-{parsed.provider}-{truth.key}.png"
             print(console.text(outcome, _chart(outcome, out / name)) + "\n")
+        _demo_webhook(sandbox, settings)
     print(f"Charts written to {out.resolve()}")
     return 0
+
+
+def _demo_webhook(sandbox, settings: Settings) -> None:
+    """One proactive post: a signed "meeting ended" delivery from the sandbox, verified,
+    graded and ranked as `serve` would, printed instead of posted."""
+    from bot import webhooks
+    from bot.runtime import Runtime
+    from bot.webhooks.post import ConsoleAlerts
+
+    settings = settings.model_copy(update={"webhook_delay_s": 0.0, "webhook_retries": 0})
+    runtime = Runtime(settings)
+    hooks = webhooks.build(settings, runtime, None, publisher=ConsoleAlerts())  # type: ignore[arg-type]
+    assert hooks is not None
+    print("[A call ended: Cloudflare RealtimeKit sends a signed meeting.ended webhook]")
+    try:
+        status, answer = hooks.handle_webhook(*sandbox.webhook("cf"))
+        print(f"   POST /webhooks/cloudflare -> {status} {answer}")
+        hooks.idle(timeout=settings.lookup_timeout_s)
+    finally:
+        hooks.close()
+        runtime.close()
+    print()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

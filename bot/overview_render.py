@@ -43,26 +43,24 @@ def headline_rest(verdict: Verdict) -> str:
 
 
 def row_line(item: Ranked, markdown: bool = True) -> str:
-    v = item.verdict
-    command = item.command
-    if markdown:
-        name = f"*{render.escape(item.name)}*"
-        if v is None:
-            head = f":white_circle: {name} · {render.escape(NOT_GRADED.format(error=item.error))}"
-        elif v.limited and v.grade == Grade.GOOD:
-            head = f"{v.emoji} {name} · {render.escape(v.headline)}"
-        else:
-            head = f"{v.emoji} {name} · *{v.word}*: {render.escape(headline_rest(v))}"
-        return head + (f"\n      {render.code(command)}" if command else "")
+    """`<marker> <name> · <Grade>: <headline rest>` and, indented below, the command."""
     from bot.console import mark
 
+    v = item.verdict
+    esc = render.escape if markdown else str
+    bold = (lambda t: f"*{t}*") if markdown else str
     if v is None:
-        head = f"⚪ {item.name} · {NOT_GRADED.format(error=item.error)}"
-    elif v.limited and v.grade == Grade.GOOD:
-        head = f"{mark(v)} {item.name} · {v.headline}"
+        marker = ":white_circle:" if markdown else "⚪"
+        rest = esc(NOT_GRADED.format(error=item.error))
     else:
-        head = f"{mark(v)} {item.name} · {v.word}: {headline_rest(v)}"
-    return head + (f"\n      {command}" if command else "")
+        marker = v.emoji if markdown else mark(v)
+        limited_good = v.limited and v.grade == Grade.GOOD  # its headline is its own word
+        rest = esc(v.headline) if limited_good else f"{bold(v.word)}: {esc(headline_rest(v))}"
+    line = f"{marker} {bold(esc(item.name))} · {rest}"
+    command = item.command
+    if command:
+        line += f"\n      {render.code(command) if markdown else command}"
+    return line
 
 
 def notes(overview: Overview) -> list[str]:

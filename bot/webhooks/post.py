@@ -76,3 +76,18 @@ class SlackAlerts:
             except Exception:
                 log.exception("the alert thread could not be completed [%s]", rid)
         return Alert(self.channel, ts, True)
+
+
+class ConsoleAlerts:
+    """The same decision, printed to a terminal instead of posted (`callquality demo`)."""
+
+    def __init__(self, write: Callable[[str], None] = print):
+        self._write = write
+        self.posted: dict[str, int] = {}
+
+    def publish(self, call_key: str, overview: Overview, lookup: Lookup, rid: str) -> Alert:
+        new = call_key not in self.posted
+        self.posted[call_key] = self.posted.get(call_key, 0) + 1
+        verb = "would post to ALERT_CHANNEL" if new else "would update its message"
+        self._write(f"[{verb}] {overview_render.text(overview)}")
+        return Alert("terminal", call_key, new)

@@ -17,10 +17,10 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.grading import Grade, Verdict
+from bot.grading import Grade, Verdict, grade
 from providers.base import Lookup
 from providers.errors import CallQualityError
-from providers.models import Listing, ListingRow
+from providers.models import Listing, ListingRow, Report
 
 if TYPE_CHECKING:
     from bot.lookup import Outcome
@@ -40,6 +40,7 @@ class Ranked:
     lookup: Lookup | None = None
     outcome: Outcome | None = None
     error: str | None = None  # why it could not be graded, in words for a person
+    from_summary: bool = False  # graded from the provider's summary, not a full lookup
 
     @property
     def verdict(self) -> Verdict | None:
@@ -65,6 +66,10 @@ class Overview:
     skipped: int = 0  # rows beyond MAX_PARTICIPANTS
     shared: str | None = None  # the whole-call reading, in words
     budget_s: float = BUDGET_S
+
+    @property
+    def from_summary(self) -> bool:
+        return any(r.from_summary for r in self.ranked)
 
     @property
     def graded(self) -> list[Ranked]:
@@ -124,10 +129,14 @@ def rank(
     rows = listing.rows[:MAX_PARTICIPANTS]
     overview = Overview(listing, skipped=max(0, len(listing.rows) - len(rows)), budget_s=budget_s)
     items = [Ranked(row, _row_lookup(row, parse)) for row in rows]
-    todo = [item for item in items if item.lookup is not None]
     for item in items:
         if item.lookup is None:
             item.error = "no lookup command for this row"
+        elif item.row.summary is not None:
+            # The provider summarised this participant already: one request served them all.
+            item.outcome = _summary_outcome(item.lookup, item.row.summary)
+            item.from_summary = True
+    todo = [item for item in items if item.lookup is not None and item.outcome is None]
 
     def one(item: Ranked) -> None:
         assert item.lookup is not None
@@ -150,10 +159,17 @@ def rank(
         overview.pending = [futures[f].row for f in not_done]
     finished = set(map(id, done_items))
     overview.ranked = sorted(
-        [i for i in items if id(i) in finished or i.lookup is None], key=_sort_key
+        [i for i in items if id(i) in finished or i.from_summary or i.lookup is None],
+        key=_sort_key,
     )
     overview.shared = shared_cause(overview.ranked)
     return overview
+
+
+def _summary_outcome(lookup: Lookup, report: Report) -> Outcome:
+    from bot.lookup import Outcome
+
+    return Outcome(lookup, report, grade(report), 0.0)
 
 
 def _problem_windows(verdict: Verdict) -> list[tuple[float, float]]:

@@ -10,11 +10,17 @@ from __future__ import annotations
 from bot import render
 from bot.grading import Grade, Verdict
 from bot.overview import Overview, Ranked
+from providers.base import provider_label
 
 MAX_ROWS = 15  # per message: Slack's section limit, and an incident channel's patience
 HEADER = "Call quality · {title}"
 ALERT_HEADER = "{word} call · {title}"
 SOURCE = "Each participant graded from the full lookup of their own stats."
+SUMMARY_SOURCE = (
+    "Graded from {label}'s session summary (average jitter and latency of each participant "
+    "session, no samples over time); a command's full lookup grades what that participant "
+    "published over time and can differ."
+)
 PENDING = "Not graded within {seconds:.0f} s ({n}): run their commands for the full lookup."
 SKIPPED = "…and {n} more participants, not graded here."
 NOT_GRADED = "not graded: {error}"
@@ -105,7 +111,8 @@ def blocks(
     ]
     if overview.shared:
         out.append(_section(f"*Whole call*: {render.escape(overview.shared)}"))
-    extra = [SOURCE, *notes(overview)]
+    source = SUMMARY_SOURCE.format(label=label) if overview.from_summary else SOURCE
+    extra = [source, *notes(overview)]
     out.append(_context(" · ".join(render.escape(n) for n in extra)))
     out.append(_context(render.context_line(label, command, None, request_id)))
     top = overview.ranked[0] if overview.ranked else None
@@ -124,5 +131,7 @@ def text(overview: Overview) -> str:
     lines += [f"   ⏳ {row.name or row.id}: {row.command or ''}" for row in overview.pending]
     if overview.shared:
         lines.append(f"   Whole call: {overview.shared}")
+    if overview.from_summary:
+        lines.append("   " + SUMMARY_SOURCE.format(label=provider_label(overview.listing.provider)))
     lines += [f"   {n}" for n in notes(overview)]
     return "\n".join(lines)

@@ -250,6 +250,8 @@ def serve(
 
         box = Sandbox().start()
         settings = sandbox_settings(box, settings)
+        # The sandbox's stats are complete when its calls end: no need to wait for them.
+        settings = settings.model_copy(update={"webhook_delay_s": 0.0, "webhook_retries": 0})
     configure_logging(settings)
     from bot import webhooks as hooks
     from bot.runtime import Runtime

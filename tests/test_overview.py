@@ -131,3 +131,41 @@ def test_budget_spent_lists_the_slow_ones_as_pending_and_errors_in_words():
     out = overview_render.text(overview)
     assert "Not graded within 0 s (1): run their commands for the full lookup." in out
     assert f"⏳ Slow: cf {SID} {pid('Slow')}" in out
+
+
+# --- Stream: the session summary first, full lookups where it has nothing ----------------------
+
+
+def test_stream_session_is_ranked_from_the_session_summary(sandbox):
+    from bot.commands import parse_words
+    from bot.lookup import run
+    from providers.emulators.stream import StreamEmulator
+
+    emulator: StreamEmulator = sandbox.servers["stream"].emulator
+    truth = next(t for t in emulator.calls if t.key == "turn-tcp")
+    outcome = run(parse_words(["stream", "session", "default:turn-tcp"]), sandbox.settings())
+    top = outcome.overview.ranked[0]
+    assert (top.name, top.from_summary, top.verdict.grade) == ("Margaret", True, Grade.POOR)
+    assert top.verdict.headline.startswith("Poor: round-trip time")
+    assert top.command.endswith(f"user-margaret {truth.uuid('stream-user-session')}")
+    paths = [r.path for r in emulator.requests]
+    assert sum("/call_stats/" in p for p in paths) == 1
+    assert not any(truth.uuid("stream-user-session") in p and "details" in p for p in paths)
+    out = overview_render.text(outcome.overview)
+    assert "Graded from Stream Video's session summary" in out
+    assert "203.0.113" not in out
+
+
+def test_stream_without_a_session_summary_falls_back_to_full_lookups(sandbox):
+    from bot.commands import parse_words
+    from bot.lookup import run
+
+    emulator = sandbox.servers["stream"].emulator
+    emulator.summaries = False
+    try:
+        outcome = run(parse_words(["stream", "session", "default:cpu-limited"]), sandbox.settings())
+    finally:
+        emulator.summaries = True
+    top = outcome.overview.ranked[0]
+    assert (top.name, top.from_summary, top.verdict.grade) == ("user-linus", False, Grade.POOR)
+    assert "session summary" not in overview_render.text(outcome.overview)

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from providers.models import Client, Direction, Media, Network, Participant, Report, Summary
+from providers.stream_normalize import Location
 from providers.stream_windows import to_datetime
 
 MISSING = [
@@ -29,13 +30,6 @@ class _Raw(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class _Location(_Raw):
-    city: str | None = None
-    subdivision: str | None = None
-    country_iso_code: str | None = None
-    country: str | None = None
-
-
 class SummarySession(_Raw):
     user_session_id: str | None = None
     started_at: Any = None
@@ -46,7 +40,7 @@ class SummarySession(_Raw):
     os: str | None = None
     sdk: str | None = None
     sdk_version: str | None = None
-    location: _Location | None = None
+    location: Location | None = None
     cq_score: float | None = None
     jitter_ms: float | None = None
     latency_ms: float | None = None
@@ -66,24 +60,17 @@ class SummaryPage(_Raw):
 
 def report(user: SummaryParticipant, s: SummarySession, ids: dict[str, str]) -> Report:
     """One participant session's summary as a Report (the IP address is not read)."""
-    loc = s.location or _Location()
-    summaries = []
-    if s.jitter_ms is not None:
-        summaries.append(
-            Summary(
-                media=Media.CONNECTION,
-                direction=Direction.RECEIVE,
-                values={"jitter_avg_ms": float(s.jitter_ms)},
-            )
-        )
-    if s.latency_ms is not None:
-        summaries.append(
-            Summary(
-                media=Media.CONNECTION,
-                direction=Direction.SEND,
-                values={"rtt_avg_ms": float(s.latency_ms)},
-            )
-        )
+    loc = s.location or Location()
+    # Jitter is what arrived (receive); latency belongs to the path, graded as a round trip.
+    figures = (
+        (Direction.RECEIVE, "jitter_avg_ms", s.jitter_ms),
+        (Direction.SEND, "rtt_avg_ms", s.latency_ms),
+    )
+    summaries = [
+        Summary(media=Media.CONNECTION, direction=side, values={key: float(value)})
+        for side, key, value in figures
+        if value is not None
+    ]
     notes = []
     if s.cq_score is not None:
         notes.append(f"Stream's call quality score for this session: {s.cq_score:g}.")

@@ -137,9 +137,16 @@ def publish(
     name = provider_label(lookup.provider)
     meta = render.metadata(lookup, request_id) if with_metadata else None
     if isinstance(outcome.result, Listing):
-        text, blocks = render.listing(
-            outcome.result, label=name, command=lookup.command(), request_id=request_id
-        )
+        if outcome.overview is not None:
+            from bot import overview_render
+
+            text, blocks = overview_render.blocks(
+                outcome.overview, label=name, command=lookup.command(), request_id=request_id
+            )
+        else:
+            text, blocks = render.listing(
+                outcome.result, label=name, command=lookup.command(), request_id=request_id
+            )
         ts = post(
             client, where.channel, text, blocks=blocks, thread_ts=where.thread_ts, metadata=meta
         )

@@ -82,8 +82,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 continue
             name = f"{number:02d}-{parsed.provider}-{truth.key}.png"
             print(console.text(outcome, _chart(outcome, out / name)) + "\n")
+        _demo_webhook(sandbox, settings)
     print(f"Charts written to {out.resolve()}")
     return 0
+
+
+def _demo_webhook(sandbox, settings) -> None:
+    """One proactive post: a signed "meeting ended" delivery from the sandbox, verified,
+    graded and ranked as `serve` would, printed instead of posted."""
+    from bot import webhooks
+    from bot.runtime import Runtime
+    from bot.webhooks.post import ConsoleAlerts
+
+    settings = settings.model_copy(update={"webhook_delay_s": 0.0, "webhook_retries": 0})
+    runtime = Runtime(settings)
+    hooks = webhooks.build(settings, runtime, None, publisher=ConsoleAlerts())  # type: ignore[arg-type]
+    assert hooks is not None
+    print("[A call ended: Cloudflare RealtimeKit sends a signed meeting.ended webhook]")
+    try:
+        status, answer = hooks.handle_webhook(*sandbox.webhook("cf"))
+        print(f"   POST /webhooks/cloudflare -> {status} {answer}")
+        hooks.idle(timeout=settings.lookup_timeout_s)
+    finally:
+        hooks.close()
+        runtime.close()
+    print()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -110,7 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--chart", metavar="FILE", help="write the chart PNG to FILE")
     check.set_defaults(func=cmd_check)
     serve = sub.add_parser("serve", help="run the Slack bot")
-    serve.add_argument("--port", type=int, default=3000, help="HTTP port (when not Socket Mode)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="HTTP port (default 3000); in Socket Mode, opens it for the provider webhooks",
+    )
     serve.add_argument("--sandbox", action="store_true", help="answer from the sandbox")
     serve.set_defaults(func=cmd_serve)
     return parser

@@ -20,10 +20,21 @@ class Settings(CloudflareSettings, VideoSDKSettings, StreamSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
 
+    # Webhooks and alerts
+    alert_channel: str | None = None  # where graded calls are posted; unset: webhooks off
+    alert_min_grade: str = "poor"  # post a call when a participant is this or worse
+    webhook_delay_s: float = 120.0  # stats lag behind "ended" events
+    webhook_retries: int = 3  # more tries while a call's stats are incomplete
+    webhook_retry_s: float = 60.0
+    webhook_max_age_s: float = 3600.0  # older events are refused as stale
+    webhook_queue_size: int = 64  # calls waiting or being graded; beyond it, 503
+
     # Behaviour
     lookup_workers: int = 8
     lookup_timeout_s: float = 60.0
     cache_ttl_s: float = 600.0
+    overview_workers: int = 4  # participants of a session graded at once
+    overview_budget_s: float = 40.0  # a session overview's time budget
 
     def secrets(self) -> list[str]:
         """Every secret value that is set, for scrubbing logs and test assertions."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -14,6 +15,9 @@ from bot.senders import check_other_side
 from providers.base import Lookup, all_providers
 from providers.models import Listing, Report
 
+if TYPE_CHECKING:
+    from bot.overview import Overview
+
 
 @dataclass
 class Outcome:
@@ -21,6 +25,7 @@ class Outcome:
     result: Report | Listing
     verdict: Verdict | None  # None when the result is a listing
     elapsed_s: float
+    overview: Overview | None = None  # a session listing with every participant graded
 
     @property
     def report(self) -> Report | None:
@@ -40,4 +45,14 @@ def run(
             check_other_side(provider, result, verdict)
     finally:
         provider.close()
-    return Outcome(lookup, result, verdict, time.perf_counter() - started)
+    overview = None
+    if isinstance(result, Listing) and lookup.kind == "session":
+        from bot import overview as ranking
+
+        overview = ranking.rank(
+            result,
+            lambda one: run(one, settings, transport),
+            workers=settings.overview_workers,
+            budget_s=min(settings.overview_budget_s, settings.lookup_timeout_s * 0.75),
+        )
+    return Outcome(lookup, result, verdict, time.perf_counter() - started, overview)

@@ -90,6 +90,8 @@ UNKNOWN_VALUE = "unknown"
 
 CONTEXT = "{label} · {command}{window} · request `{request_id}`"
 
+WEBHOOKS_OFF = "Webhooks are off: set ALERT_CHANNEL to the channel that should get poor calls."
+
 # For the operator running `callquality serve` (terminal, not Slack).
 MISSING_SLACK_SETTINGS = "Missing Slack settings for {mode}: set {names}{hint}."
 SOCKET_MODE_HINT = " (or set SLACK_APP_TOKEN with SLACK_BOT_TOKEN for Socket Mode)"

@@ -27,17 +27,30 @@ from bot import messages as m
 from bot import redact
 from bot.app import build_app
 from bot.config import Settings
+from bot.webhooks.verify import MAX_BODY as MAX_WEBHOOK_BODY
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.webhooks import Webhooks
 
 log = logging.getLogger("callquality.server")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+WEBHOOKS_PATH = "/webhooks/"  # + cloudflare | videosdk | stream
 HTTP_THREADS = 32  # a request holds a thread only until its ack
 SLACK_FIELDS = ("slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_url")
 BEHAVIOUR_FIELDS = ("http_timeout_s", "lookup_workers", "lookup_timeout_s", "cache_ttl_s")
+WEBHOOK_FIELDS = (
+    "alert_channel",
+    "alert_min_grade",
+    "webhook_delay_s",
+    "webhook_retries",
+    "webhook_retry_s",
+    "webhook_max_age_s",
+    "webhook_queue_size",
+)
 
 
 # --- the "payload" form-body fix -------------------------------------------------------------
@@ -69,7 +82,9 @@ class FormSafeBoltRequest(BoltRequest):
 
 
 class SlackWsgi(SlackRequestHandler):
-    """Bolt's WSGI adapter with the form fix and a health check."""
+    """Bolt's WSGI adapter with the form fix, a health check and the provider webhooks."""
+
+    webhooks: Webhooks | None = None
 
     def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
         return self.app.dispatch(
@@ -83,22 +98,57 @@ class SlackWsgi(SlackRequestHandler):
             return WsgiHttpResponse(
                 status=200, headers={"content-type": ["text/plain;charset=utf-8"]}, body="ok"
             )
+        if request.path.startswith(WEBHOOKS_PATH):
+            return webhook_response(self.webhooks, request)
         return super()._get_http_response(request)
 
 
-def wsgi_app(app: App) -> SlackWsgi:
-    return SlackWsgi(app, path=EVENTS_PATH)
+def webhook_response(webhooks: Webhooks | None, request: WsgiHttpRequest) -> WsgiHttpResponse:
+    """`POST /webhooks/<provider>` under WSGI: the raw body (bounded) to `handle_webhook`."""
+
+    def answer(status: int, text: str) -> WsgiHttpResponse:
+        headers = {"content-type": ["text/plain;charset=utf-8"]}
+        return WsgiHttpResponse(status=status, headers=headers, body=text)
+
+    if webhooks is None:
+        return answer(404, m.WEBHOOKS_OFF)
+    if request.method != "POST":
+        return answer(405, "POST only")
+    try:
+        length = int(request.environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return answer(400, "bad Content-Length")
+    if length > MAX_WEBHOOK_BODY:
+        return answer(413, f"body larger than {MAX_WEBHOOK_BODY} bytes")
+    body = request.environ["wsgi.input"].read(length) if length > 0 else b""
+    headers = {
+        k: v if isinstance(v, str) else ",".join(v) for k, v in request.get_headers().items()
+    }
+    provider = request.path[len(WEBHOOKS_PATH) :].strip("/")
+    status, text = webhooks.handle_webhook(provider, headers, body)
+    return answer(status, text)
+
+
+def wsgi_app(app: App, webhooks: Webhooks | None = None) -> SlackWsgi:
+    handler = SlackWsgi(app, path=EVENTS_PATH)
+    handler.webhooks = webhooks
+    return handler
 
 
 class HttpServer:
     """The WSGI app under waitress in a background thread (`port=0`: a free port)."""
 
     def __init__(
-        self, app: App, host: str = "127.0.0.1", port: int = 0, threads: int = HTTP_THREADS
+        self,
+        app: App,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = HTTP_THREADS,
+        webhooks: Webhooks | None = None,
     ):
         self._map: dict[int, Any] = {}
         self._server = waitress.create_server(
-            wsgi_app(app),
+            wsgi_app(app, webhooks),
             map=self._map,
             host=host,
             port=port,
@@ -164,7 +214,8 @@ def check_settings(settings: Settings) -> None:
 
 def sandbox_settings(sandbox: Any, settings: Settings) -> Settings:
     """Provider settings from the sandbox; Slack and behaviour settings from `settings`."""
-    keep = {name: getattr(settings, name) for name in SLACK_FIELDS + BEHAVIOUR_FIELDS}
+    names = SLACK_FIELDS + BEHAVIOUR_FIELDS + WEBHOOK_FIELDS
+    keep = {name: getattr(settings, name) for name in names}
     return sandbox.settings(Settings, **{k: v for k, v in keep.items() if v is not None})
 
 
@@ -186,9 +237,12 @@ def configure_logging(settings: Settings) -> None:
 
 
 def serve(
-    settings: Settings, *, port: int = 3000, sandbox: bool = False, host: str = "0.0.0.0"
+    settings: Settings, *, port: int | None = None, sandbox: bool = False, host: str = "0.0.0.0"
 ) -> None:
-    """Run the bot until interrupted. Raises SystemExit when Slack settings are missing."""
+    """Run the bot until interrupted. Raises SystemExit when Slack settings are missing.
+
+    HTTP mode listens on `port` (3000 when not given). In Socket Mode an HTTP server is opened
+    only when `port` is given: it then carries the provider webhooks and the health check."""
     check_settings(settings)
     box = None
     if sandbox:
@@ -196,35 +250,62 @@ def serve(
 
         box = Sandbox().start()
         settings = sandbox_settings(box, settings)
+        # The sandbox's stats are complete when its calls end: no need to wait for them.
+        settings = settings.model_copy(update={"webhook_delay_s": 0.0, "webhook_retries": 0})
     configure_logging(settings)
+    from bot import webhooks as hooks
+    from bot.runtime import Runtime
+
     try:
+        runtime = Runtime(settings)
         try:
-            app = build_app(settings)
+            app = build_app(settings, runtime=runtime)
         except BoltError:
             raise SystemExit(m.TOKEN_REJECTED) from None
         except (SlackClientError, OSError) as exc:  # URLError is an OSError
             raise SystemExit(
                 m.SLACK_UNREACHABLE.format(url=settings.slack_api_url, error=type(exc).__name__)
             ) from None
+        webhooks = hooks.build(settings, runtime, app.client)
         # Everything made so far (modules, fonts, the app) lives as long as the process: leave
         # it out of the collector's scans so that large lookups do not pay for rescanning it.
         gc.freeze()
-        if settings.slack_app_token is not None:
-            log.info("callquality: Socket Mode%s", " (sandbox providers)" if sandbox else "")
-            socket_mode_handler(app, settings.slack_app_token.get_secret_value()).start()
-        else:
-            server = HttpServer(app, host=host, port=port)
+        socket_mode = settings.slack_app_token is not None
+        server = None
+        if not socket_mode or port is not None:
+            server = HttpServer(
+                app, host=host, port=3000 if port is None else port, webhooks=webhooks
+            )
             log.info(
-                "callquality: HTTP on %s (POST %s, GET %s)%s",
+                "callquality: HTTP on %s (%sGET %s%s)%s",
                 server.url,
-                EVENTS_PATH,
+                "" if socket_mode else f"POST {EVENTS_PATH}, ",
                 HEALTH_PATH,
+                f", POST {WEBHOOKS_PATH}<provider> to {settings.alert_channel}" if webhooks else "",
                 " with sandbox providers" if sandbox else "",
             )
-            try:
+        if box is not None and webhooks is not None:
+            threading.Thread(
+                target=lambda: log.info(
+                    "sandbox webhook: %s", webhooks.handle_webhook(*box.webhook("cf"))
+                ),
+                daemon=True,
+            ).start()
+        try:
+            if socket_mode:
+                log.info("callquality: Socket Mode%s", " (sandbox providers)" if sandbox else "")
+                assert settings.slack_app_token is not None
+                handler = socket_mode_handler(app, settings.slack_app_token.get_secret_value())
+                if server is not None:
+                    server.start()
+                handler.start()
+            elif server is not None:
                 server.run()
-            finally:
+        finally:
+            if server is not None:
                 server.stop()
+            if webhooks is not None:
+                webhooks.close()
     finally:
         if box is not None:
             box.stop()

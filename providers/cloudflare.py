@@ -43,6 +43,10 @@ class CloudflareSettings(BaseProviderSettings):
     cloudflare_account_id: str | None = None
     realtimekit_app_id: str | None = None
     cloudflare_base_url: str = "https://api.cloudflare.com/client/v4"
+    # The public key RealtimeKit signs its webhooks with.
+    cloudflare_webhook_key_url: str = (
+        "https://api.realtime.cloudflare.com/.well-known/webhooks.json"
+    )
 
 
 @register

@@ -259,6 +259,9 @@ class ListingRow(BaseModel):
     left_at: datetime | None = None
     duration_s: float | None = None
     command: str | None = None  # the exact command that looks this row up
+    # The provider's own summary of this participant, when its listing carries one: graded
+    # without a full lookup. Left out of dumps (the full report is one command away).
+    summary: Report | None = Field(default=None, exclude=True)
 
 
 class Listing(BaseModel):

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+from providers.emulators.webhooks import Delivery, Signer
 from providers.scenarios import CallTruth, scenarios
 
 # --- emulators ---------------------------------------------------------------------------------
@@ -54,6 +55,7 @@ class Emulator:
         self.requests: list[Recorded] = []
         self.faults: list[Reply] = []  # served first, one per request (tests)
         self.delay_s = 0.0  # added before every answer (benchmarks: slow provider)
+        self.signer = Signer()  # signs this provider's webhooks; its public key is served
         self._lock = threading.Lock()
 
     # subclasses -------------------------------------------------------------------------------
@@ -66,6 +68,10 @@ class Emulator:
 
     def demo_lookups(self) -> list[tuple[list[str], CallTruth]]:
         """Command words (provider word first) that look each call up, with its truth."""
+        raise NotImplementedError
+
+    def webhook(self, **options: Any) -> Delivery:
+        """A signed delivery of this provider's "call ended" event for a sandbox call."""
         raise NotImplementedError
 
     # shared -----------------------------------------------------------------------------------
@@ -244,6 +250,11 @@ class Sandbox:
 
     def lookups(self) -> list[tuple[list[str], CallTruth]]:
         return [pair for s in self.servers.values() for pair in s.emulator.demo_lookups()]
+
+    def webhook(self, provider: str = "cf", **options: Any) -> Delivery:
+        """A signed delivery announcing that one of the sandbox's calls ended: the shared
+        session for Cloudflare and VideoSDK, the CPU-limited call for Stream."""
+        return self.servers[provider].emulator.webhook(**options)
 
     def start(self) -> Sandbox:
         for server in self.servers.values():

@@ -20,8 +20,15 @@ import httpx
 import jwt
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from providers import stream_summary as summary
 from providers.base import Lookup, missing_settings, register
-from providers.errors import BadResponseError, ConfigError, InputError, NotFoundError
+from providers.errors import (
+    BadResponseError,
+    CallQualityError,
+    ConfigError,
+    InputError,
+    NotFoundError,
+)
 from providers.http import DEFAULT_TIMEOUT, RetryPolicy, make_client, request_json
 from providers.ids import check_id, segment
 from providers.models import Listing, ListingRow, Report
@@ -384,16 +391,41 @@ class StreamProvider:
             total=len(rows),
         )
 
+    def _summaries(self, call_type: str, call_id: str, session: str) -> dict[str, Report]:
+        """Each participant session's summary from the session stats endpoint; empty when the
+        endpoint has none (then every participant is looked up in full)."""
+        path = (
+            f"api/v2/video/call_stats/{segment(call_type)}/{segment(call_id)}/{segment(session)}"
+            "/participants"
+        )
+        ids = {"call_type": call_type, "call_id": call_id, "session_id": session}
+        pages: list[summary.SummaryPage] = []
+        params: dict[str, Any] = {"limit": PAGE_SIZE}
+        try:
+            for _ in range(MAX_PAGES):
+                body = self._get(path, params, "No session stats.")
+                pages.append(self._model(summary.SummaryPage, body))
+                if not pages[-1].next:
+                    break
+                params = {**params, "next": pages[-1].next}
+        except CallQualityError:
+            return {}
+        return summary.reports(pages, ids)
+
     def _session_listing(self, call_type: str, call_id: str, session: str) -> Listing:
         call = f"{call_type}:{call_id}"
         rows, total, more = self._attendance(call_type, call_id, session)
         rows = sorted(rows, key=lambda r: to_unix(r.joined_at) or 0.0)
         notes = [f"Only the first {len(rows)} participant sessions are listed."] if more else []
+        listed = [self._row(call, session, r, None) for r in rows if r.user_session_id]
+        summaries = self._summaries(call_type, call_id, session)
+        for row in listed:
+            row.summary = summaries.get(row.id)
         return Listing(
             provider=self.name,
             title=f"Participant sessions of `{call}` (session `{session}`)",
             ids={"call_type": call_type, "call_id": call_id, "session_id": session},
-            rows=[self._row(call, session, r, None) for r in rows if r.user_session_id],
+            rows=listed,
             total=total if total is not None else len(rows),
             notes=notes,
         )

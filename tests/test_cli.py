@@ -186,3 +186,8 @@ def test_demo_end_to_end(isolated):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "error:" not in proc.stdout
     assert "Traceback" not in proc.stderr
+    # One proactive post: the signed sandbox webhook, verified, graded, ranked worst first.
+    assert "POST /webhooks/cloudflare -> 200 accepted" in proc.stdout
+    post = proc.stdout.split("[would post to ALERT_CHANNEL] ", 1)[1].splitlines()
+    assert post[1].startswith("   🔴 Margaret · Poor: round-trip time")
+    assert proc.stdout.count("[would post to ALERT_CHANNEL]") == 1

@@ -66,13 +66,25 @@ def test_command_acks_fast_then_posts_verdict_and_chart_in_thread(bot: RunningBo
     assert "All findings" in blocks_text(details[0].blocks)
 
 
-def test_listing_is_posted_with_one_command_per_row(bot: RunningBot, slack, sandbox):
-    truth = next(t for w, t in sandbox.lookups() if t.key == "healthy")
-    bot.command(f"cf session {truth.uuid('session')}")
+def test_session_is_posted_ranked_worst_first_with_one_command_per_row(
+    bot: RunningBot, slack, sandbox
+):
+    from providers.emulators.cloudflare import CloudflareEmulator
+
+    sid = CloudflareEmulator.shared_session_id
+    truths = {t.key: t for _w, t in sandbox.lookups()}
+    bot.command(f"cf session {sid}")
     parent = slack.wait_for(lambda: slack.parents(CHANNEL), timeout=10)[0]
     text = blocks_text(parent.blocks)
-    assert f"*Ada* · 2026-11-20 14:00 UTC · 5 min 0 s\n      `cf {truth.uuid('session')} " in text
-    assert f"{truth.uuid('peer')}`" in text
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith(":red_circle:"))
+    assert lines[first].startswith(":red_circle: *Margaret* · *Poor*: round-trip time")
+    assert lines[first + 1] == f"      `cf {sid} {truths['turn-tcp'].uuid('peer')}`"
+    order = [text.index(f"*{name}*") for name in ("Margaret", "Grace", "Ada", "Alan")]
+    assert order == sorted(order)
+    assert ":large_green_circle: *Ada* · *Good*" in text
+    assert "Whole call" in text
+    assert "203.0.113" not in slack.everything_sent()  # participant addresses are never posted
     assert not slack.shared_files()
 
 

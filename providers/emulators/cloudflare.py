@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
+from providers.emulators import webhooks as hooks
+from providers.emulators.webhooks import Delivery
 from providers.sandbox import Emulator, Recorded, Reply
 from providers.scenarios import AUDIO, RECEIVE, SEND, VIDEO, CallTruth, uuid_for
 
@@ -31,6 +33,7 @@ AUTH_FAILED = {
     "result": None,
 }
 JSON = {"Content-Type": "application/json"}
+KEY_PATH = "/.well-known/webhooks.json"  # the webhook signing key, on the emulator's root
 ENGINES = {"Chrome": "Blink", "Firefox": "Gecko", "Safari": "WebKit"}
 DEVICE_TEXT = re.compile(r'^(Camera|Microphone|Speaker) changed to "(.+)"$')
 DEVICE_KINDS = {"Camera": "videoinput", "Microphone": "audioinput", "Speaker": "audiooutput"}
@@ -102,6 +105,14 @@ class CloudflareEmulator(Emulator):
             "REALTIMEKIT_APP_ID": APP,
         }
 
+    def settings_env(self, base_url: str) -> dict[str, str]:
+        root = base_url.removesuffix(self.base_path)
+        return {**super().settings_env(base_url), "CLOUDFLARE_WEBHOOK_KEY_URL": root + KEY_PATH}
+
+    def webhook(self, session_id: str | None = None, name: str = "meeting.ended") -> Delivery:
+        event = hooks.cloudflare_event(session_id or self.shared_session_id, name)
+        return hooks.cloudflare(self.signer, event)
+
     def demo_lookups(self) -> list[tuple[list[str], CallTruth]]:
         out = [(["cf", truth.uuid("peer")], truth) for truth in self.calls]
         if self.calls:
@@ -120,6 +131,8 @@ class CloudflareEmulator(Emulator):
         return found or None
 
     def route(self, req: Recorded) -> Reply:
+        if req.path == KEY_PATH:  # public, like the real one
+            return 200, JSON, {"success": True, "data": {"publicKey": self.signer.public_pem()}}
         if req.headers.get("authorization") != f"Bearer {TOKEN}":
             return 401, JSON, AUTH_FAILED
         if not req.path.startswith(self.base_path + "/"):

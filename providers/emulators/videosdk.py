@@ -16,6 +16,8 @@ from urllib.parse import unquote
 
 import jwt
 
+from providers.emulators import webhooks as hooks
+from providers.emulators.webhooks import Delivery
 from providers.sandbox import Emulator, Recorded, Reply
 from providers.scenarios import AUDIO, RECEIVE, SEND, VIDEO, CallTruth
 
@@ -25,6 +27,7 @@ SECRET = "sandbox-videosdk-secret-0123456789abcdef0123456789abcdef"
 SHARED_SESSION = "5a4db0c5a4db0c5a4db0c5a4"
 PARTICIPANT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 BUCKETS = (180, 360, 720, 1080, 1440, 2160)
+KEY_PATH = "/v2/public/rsa-public-key"
 
 
 def iso(when: datetime) -> str:
@@ -80,7 +83,12 @@ class VideoSDKEmulator(Emulator):
         return [(["videosdk", session_id(t), participant_id(t)], t) for t in self.calls]
 
     # --- routing -------------------------------------------------------------------------------
+    def webhook(self, session_id: str | None = None, name: str = "session-ended") -> Delivery:
+        return hooks.videosdk(self.signer, hooks.videosdk_event(session_id or SHARED_SESSION, name))
+
     def route(self, req: Recorded) -> Reply:
+        if req.path == KEY_PATH:  # public, like the real one
+            return 200, {}, {"publicKey": self.signer.public_pem()}
         refused = self._check_token(req.headers.get("authorization"))
         if refused:
             return 401, {}, {"statusCode": 401, "error": "Unauthorized", "message": refused}

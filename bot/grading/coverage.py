@@ -51,6 +51,8 @@ def reach(graded: list[tuple[str, str, str]]) -> str:
     if directions == {Direction.RECEIVE.value}:
         return w.reach_received(what)
     missing = [d.value for d in Direction if not _side_covered(graded, d)]
+    if missing and not any(x == Metric.LOSS.value for _m, _d, x in graded):
+        return w.reach_no_loss()
     if missing:
         return w.reach_partial(missing)
     return what

@@ -173,6 +173,10 @@ def reach_received(what: str) -> str:
     return f"received {what} only"
 
 
+def reach_no_loss() -> str:
+    return "no packet loss figures"
+
+
 def reach_partial(missing: list[str]) -> str:
     return f"no network figures on {join_words(missing)}"
 

@@ -42,8 +42,11 @@ def submit(
     request_id: str,
     command: str,
     work: Callable[[Job], None],
+    *,
+    group: str | None = None,
 ) -> None:
-    """Run `work` on the job runner with the shared error handling."""
+    """Run `work` on the job runner with the shared error handling. `group` (the provider)
+    bounds how many such jobs run at once."""
 
     def on_timeout() -> None:
         log.warning("lookup timed out [%s]", request_id)
@@ -74,7 +77,7 @@ def submit(
                 )
 
     try:
-        runtime.jobs.submit(body, on_timeout=on_timeout)
+        runtime.jobs.submit(body, on_timeout=on_timeout, group=group)
     except Busy:
         log.warning("job queue full; refused [%s]", request_id)
         tell(client, where, m.BUSY)
@@ -102,6 +105,7 @@ def start(
         request_id,
         lookup.command(),
         lambda job: deliver(runtime, client, lookup, where, request_id, job),
+        group=lookup.provider,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -18,6 +19,9 @@ from bot.runtime import Runtime
 # Bolt runs every listener here, including the ack of each new command: lookups never run in
 # this pool (they go to the job runner), so 16 threads keep acks fast under bursts.
 LISTENER_THREADS = 16
+# Bolt logs whole request bodies at INFO and DEBUG (an invalid signature, a skipped event):
+# user text and arbitrary sizes. Its warnings and errors are what an operator needs.
+BOLT_LOG_LEVEL = logging.WARNING
 
 
 def _secret(value) -> str:
@@ -29,6 +33,7 @@ def build_app(
 ) -> App:
     """The Bolt app. `runtime` (job runner and caches) defaults to a fresh one;
     `verify_token=False` skips the `auth.test` call at construction."""
+    logging.getLogger("slack_bolt").setLevel(BOLT_LOG_LEVEL)
     client = WebClient(
         token=_secret(settings.slack_bot_token),
         base_url=settings.slack_api_url,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,6 +46,18 @@ class Settings(BaseSettings):
     lookup_workers: int = 8
     lookup_timeout_s: float = 60.0
     cache_ttl_s: float = 600.0
+    provider_deadline_s: float = 20.0  # one provider request, retries and slow bodies included
+    provider_concurrency: int | None = None  # lookups per provider at once; None: half the workers
+    provider_max_bytes: int = 32 * 1024 * 1024  # a provider body, compressed and decompressed
+
+    # HTTP mode
+    http_max_body_bytes: int = 1024 * 1024  # Slack's payloads are a few kB; views stay far below
+    http_header_timeout_s: float = 10.0
+    http_body_timeout_s: float = 10.0
+
+    # State shared across restarts (and replicas, with Redis)
+    callquality_data_dir: Path | None = None  # SQLite store; default: the user data directory
+    redis_url: SecretStr | None = None  # may carry a password
 
     def secrets(self) -> list[str]:
         """Every secret value that is set, for scrubbing logs and test assertions."""

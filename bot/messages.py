@@ -99,3 +99,9 @@ SLACK_UNREACHABLE = "Could not reach Slack at {url} to verify SLACK_BOT_TOKEN ({
 
 def rate_limited(seconds: float | None) -> str:
     return RATE_LIMITED_SUFFIX.format(seconds=max(1, round(seconds))) if seconds else ""
+
+
+# For the operator's log (one line each; nothing the sender wrote is quoted).
+REQUEST_REFUSED = "refused a request to /slack/events: {reason} (HTTP {status})"
+DISPATCH_FAILED = "handling a Slack request failed"
+REPEATED_DELIVERY = "ignored a repeated delivery ({kind} already answered)"

@@ -1,6 +1,7 @@
 """Keep secrets out of logs: a `logging.Filter` that rewrites records before any handler
 formats them. It replaces every configured secret value and anything shaped like a Slack
-token, in the message, its arguments and the formatted traceback."""
+token, in the message, its arguments and the formatted traceback; and it escapes line breaks
+in the message, so that text from a request or a provider cannot forge log lines."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class SecretFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string: keep the raw template
             message = str(record.msg)
-        record.msg, record.args = self.redact(message), None
+        record.msg, record.args = one_line(self.redact(message)), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -37,6 +38,10 @@ class SecretFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def install(

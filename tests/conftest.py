@@ -1,5 +1,5 @@
 """Fixtures for the end-to-end Slack tests: the Slack stub, the provider sandbox and the bot
-running in HTTP mode under the production WSGI server on a free loopback port."""
+running in HTTP mode under the production ASGI server on a free loopback port."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             ("SLACK_", "CLOUDFLARE_", "REALTIMEKIT_", "VIDEOSDK_", "STREAM_")
         ):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The store's SQLite file goes to the test's own folder, never the user's data dir."""
+    monkeypatch.setenv("CALLQUALITY_DATA_DIR", str(tmp_path / "data"))
 
 
 @pytest.fixture
@@ -78,7 +84,7 @@ def peer(box: Sandbox, key: str = "receive-loss", provider: str = "cf") -> list[
 
 
 class RunningBot:
-    """The app under waitress, and a signed-request client for it."""
+    """The app under uvicorn, and a signed-request client for it."""
 
     def __init__(self, settings: Settings, slack: SlackStub):
         self.settings = settings
@@ -122,7 +128,13 @@ class RunningBot:
         }
 
     def command(
-        self, text: str, *, channel: str = CHANNEL, response: str = "r1", **sign: Any
+        self,
+        text: str,
+        *,
+        channel: str = CHANNEL,
+        response: str = "r1",
+        trigger_id: str | None = None,
+        **sign: Any,
     ) -> httpx.Response:
         body = urlencode(
             {
@@ -137,7 +149,7 @@ class RunningBot:
                 "text": text,
                 "api_app_id": "ACQAPP001",
                 "response_url": self.slack.response_url(response),
-                "trigger_id": "1.2.3",
+                "trigger_id": trigger_id or f"{time.time_ns()}.{uuid.uuid4().hex[:12]}",
             }
         )
         headers = self.signed_headers(body, "application/x-www-form-urlencoded", **sign)

@@ -3,6 +3,8 @@ running in HTTP mode under the production ASGI server on a free loopback port.""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import time
@@ -13,7 +15,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_app
 from bot.config import Settings
@@ -89,7 +90,6 @@ class RunningBot:
     def __init__(self, settings: Settings, slack: SlackStub):
         self.settings = settings
         self.slack = slack
-        self.verifier = SignatureVerifier(SIGNING_SECRET)
         self.http = httpx.Client(timeout=10.0)
         self._start()
 
@@ -117,14 +117,20 @@ class RunningBot:
 
     # --- signed requests -------------------------------------------------------------------
     def signed_headers(
-        self, body: str, content_type: str, timestamp: int | None = None, secret: str | None = None
+        self,
+        body: str | bytes,
+        content_type: str,
+        timestamp: int | None = None,
+        secret: str | None = None,
     ) -> dict[str, str]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        verifier = SignatureVerifier(secret) if secret else self.verifier
+        raw = body.encode() if isinstance(body, str) else body
+        base = b"v0:" + ts.encode() + b":" + raw
+        key = (secret or SIGNING_SECRET).encode()
         return {
             "content-type": content_type,
             "x-slack-request-timestamp": ts,
-            "x-slack-signature": verifier.generate_signature(timestamp=ts, body=body),
+            "x-slack-signature": "v0=" + hmac.new(key, base, hashlib.sha256).hexdigest(),
         }
 
     def command(
@@ -155,14 +161,16 @@ class RunningBot:
         headers = self.signed_headers(body, "application/x-www-form-urlencoded", **sign)
         return self.http.post(self.url, content=body, headers=headers)
 
-    def event(self, event: dict[str, Any], *, retry_num: int | None = None) -> httpx.Response:
+    def event(
+        self, event: dict[str, Any], *, retry_num: int | None = None, event_id: str | None = None
+    ) -> httpx.Response:
         envelope = {
             "token": "legacy-verification-token",
             "team_id": TEAM_ID,
             "api_app_id": "ACQAPP001",
             "event": event,
             "type": "event_callback",
-            "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
+            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10].upper(),
             "event_time": int(time.time()),
             "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
         }

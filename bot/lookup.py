@@ -10,7 +10,8 @@ import httpx
 
 from bot.config import Settings
 from bot.verdicts import Verdict, grade
-from providers.base import Lookup, all_providers
+from providers.base import Lookup, all_providers, provider_label
+from providers.errors import BadResponseError
 from providers.models import Listing, Report
 
 
@@ -34,6 +35,11 @@ def run(
     provider = all_providers()[lookup.provider].from_settings(settings, transport)
     try:
         result = provider.fetch(lookup)
+    except RecursionError:  # a body nested deeper than any parser or model here can follow
+        raise BadResponseError(
+            f"{provider_label(lookup.provider)} answered with data nested too deeply to read.",
+            provider=lookup.provider,
+        ) from None
     finally:
         provider.close()
     verdict = grade(result) if isinstance(result, Report) else None

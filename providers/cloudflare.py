@@ -19,7 +19,7 @@ from providers.base import Lookup, missing_settings, register
 from providers.cloudflare_normalize import PROVIDER, normalize
 from providers.cloudflare_series import when
 from providers.errors import BadResponseError, ConfigError, InputError, NotFoundError
-from providers.http import RetryPolicy, error_message, make_client, request_json
+from providers.http import Limits, RetryPolicy, error_message, make_client, request_json
 from providers.ids import check_uuid, segment
 from providers.models import Listing, ListingRow, Report
 
@@ -96,6 +96,7 @@ class CloudflareProvider:
             headers={"Authorization": f"Bearer {token}"},
             transport=transport,
             timeout=timeout,
+            limits=Limits.from_settings(settings),
         )
         return cls(client, settings.cloudflare_account_id, settings.realtimekit_app_id, retry)
 

@@ -39,6 +39,14 @@ class Recorded:
 Reply = tuple[int, dict[str, str], Any]  # status, headers, body (dict/list -> JSON; str/bytes raw)
 
 
+@dataclass
+class Drip:
+    """A body sent one byte every `every_s` seconds (a slow or hostile provider)."""
+
+    data: bytes
+    every_s: float
+
+
 class Emulator:
     """Base class of a provider emulator. Subclasses set `provider`, `base_path`,
     `credentials` and implement `route`; `handle` adds recording, canned faults and delay."""
@@ -109,6 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, body = self.server.emulator.handle(req)
         except Exception as exc:  # an emulator bug must show up as a 500, not hang the client
             status, headers, body = 500, {}, {"message": f"emulator error: {exc!r}"}
+        if isinstance(body, Drip):
+            return self._drip(status, headers, body)
         if isinstance(body, dict | list):
             data = json.dumps(body).encode()
             headers = {"Content-Type": "application/json", **headers}
@@ -122,6 +132,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _drip(self, status: int, headers: dict[str, str], drip: Drip) -> None:
+        self.send_response(status)
+        for k, v in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(drip.data)))
+        self.end_headers()
+        try:
+            for i in range(len(drip.data)):
+                self.wfile.write(drip.data[i : i + 1])
+                self.wfile.flush()
+                time.sleep(drip.every_s)
+        except OSError:  # the client gave up
+            self.close_connection = True
 
 
 class _Server(ThreadingHTTPServer):

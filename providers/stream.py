@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from providers.base import Lookup, missing_settings, register
 from providers.errors import BadResponseError, ConfigError, InputError, NotFoundError
-from providers.http import DEFAULT_TIMEOUT, RetryPolicy, make_client, request_json
+from providers.http import DEFAULT_TIMEOUT, Limits, RetryPolicy, make_client, request_json
 from providers.ids import check_id, segment
 from providers.models import Listing, ListingRow, Report
 from providers.stream_normalize import AttendanceRow, Metrics, normalize
@@ -89,6 +89,7 @@ class StreamProvider:
         base_url: str = DEFAULT_BASE_URL,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        limits: Limits | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] | None = None,
         workers: int = WORKERS,
@@ -104,6 +105,7 @@ class StreamProvider:
             headers={"Stream-Auth-Type": "jwt", "Authorization": self.token},
             transport=transport,
             timeout=timeout,
+            limits=limits,
         )
 
     @classmethod
@@ -120,6 +122,7 @@ class StreamProvider:
             base_url=settings.stream_base_url,
             transport=transport,
             timeout=httpx.Timeout(settings.http_timeout_s, connect=5.0),
+            limits=Limits.from_settings(settings),
         )
 
     @cached_property

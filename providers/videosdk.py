@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from providers import videosdk_raw as raw
 from providers.base import Lookup, missing_settings, register
 from providers.errors import BadResponseError, ConfigError, InputError
-from providers.http import RetryPolicy, make_client, request_json
+from providers.http import Limits, RetryPolicy, make_client, request_json
 from providers.ids import check_id, segment
 from providers.models import Listing, ListingRow, Report
 from providers.videosdk_normalize import NAME, normalize
@@ -161,6 +161,7 @@ class VideoSDKProvider:
         base_url: str = "https://api.videosdk.live",
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
+        limits: Limits | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
         per_page: int = PER_PAGE,
@@ -168,7 +169,7 @@ class VideoSDKProvider:
     ):
         self._tokens = TokenSource(api_key, secret, clock=clock)
         kwargs = {"timeout": timeout} if timeout is not None else {}
-        self._client = make_client(base_url, transport=transport, **kwargs)
+        self._client = make_client(base_url, transport=transport, limits=limits, **kwargs)
         self._retry = retry
         self._per_page = per_page
         self._max_pages = max_pages
@@ -215,6 +216,7 @@ class VideoSDKProvider:
             timeout=httpx.Timeout(
                 settings.http_timeout_s, connect=min(5.0, settings.http_timeout_s)
             ),
+            limits=Limits.from_settings(settings),
             retry=retry,
             clock=clock,
         )

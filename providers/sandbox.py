@@ -10,9 +10,10 @@ shapes, check auth like the real API, and record every request. `EmulatorServer`
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -60,6 +61,7 @@ class Emulator:
         self.requests: list[Recorded] = []
         self.faults: list[Reply] = []  # served first, one per request (tests)
         self.delay_s = 0.0  # added before every answer (benchmarks: slow provider)
+        self.rewrites: dict[str, str] = {}  # path text -> what to answer instead (tests)
         self._lock = threading.Lock()
 
     # subclasses -------------------------------------------------------------------------------
@@ -83,6 +85,8 @@ class Emulator:
             time.sleep(self.delay_s)
         if fault is not None:
             return fault
+        for old, new in self.rewrites.items():  # answer about someone else (tests)
+            req = replace(req, path=req.path.replace(old, new))
         return self.route(req)
 
     def settings_env(self, base_url: str) -> dict[str, str]:
@@ -151,6 +155,12 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     emulator: Emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that stops reading (a capped body, a deadline) resets the connection:
+        # expected, not worth a traceback on stderr.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class EmulatorServer:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from providers.base import Lookup, missing_settings, register
 from providers.errors import BadResponseError, ConfigError, InputError, NotFoundError
 from providers.http import DEFAULT_TIMEOUT, Limits, RetryPolicy, make_client, request_json
-from providers.ids import check_id, segment
+from providers.ids import check_id, check_identity, segment
 from providers.models import Listing, ListingRow, Report
 from providers.stream_normalize import AttendanceRow, Metrics, normalize
 from providers.stream_windows import (
@@ -280,7 +280,14 @@ class StreamProvider:
             f"No metrics for user `{ids['user_id']}` session `{ids['user_session_id']}` in call "
             f"`{ids['call_type']}:{ids['call_id']}` session `{ids['session_id']}`.",
         )
-        return self._model(Metrics, body)
+        metrics = self._model(Metrics, body)
+        check_identity(
+            self.label,
+            self.name,
+            {"user id": ids["user_id"], "user session id": ids["user_session_id"]},
+            {"user id": metrics.user_id, "user session id": metrics.user_session_id},
+        )
+        return metrics
 
     def _find_row(self, ids: dict[str, str]) -> AttendanceRow | None:
         rows, _total, _more = self._attendance(

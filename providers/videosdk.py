@@ -23,7 +23,7 @@ from providers import videosdk_raw as raw
 from providers.base import Lookup, missing_settings, register
 from providers.errors import BadResponseError, ConfigError, InputError
 from providers.http import Limits, RetryPolicy, make_client, request_json
-from providers.ids import check_id, segment
+from providers.ids import check_id, check_identity, segment
 from providers.models import Listing, ListingRow, Report
 from providers.videosdk_normalize import NAME, normalize
 
@@ -241,6 +241,12 @@ class VideoSDKProvider:
             raise BadResponseError(
                 f"{LABEL} answered with participant stats in an unexpected shape.", provider=NAME
             ) from None
+        check_identity(
+            LABEL,
+            NAME,
+            {"session id": session_id, "participant id": participant_id},
+            {"session id": stats.session_id, "participant id": stats.participant_id},
+        )
         return normalize(stats, session_id, participant_id)
 
     def participants(self, session_id: str) -> Listing:

@@ -67,10 +67,12 @@ def sandbox(_sandbox: Sandbox) -> Iterator[Sandbox]:
         server.emulator.faults.clear()
         server.emulator.delay_s = 0.0
         server.emulator.requests.clear()
+        server.emulator.rewrites.clear()
     yield _sandbox
     for server in _sandbox.servers.values():
         server.emulator.faults.clear()
         server.emulator.delay_s = 0.0
+        server.emulator.rewrites.clear()
 
 
 def peer(box: Sandbox, key: str = "receive-loss", provider: str = "cf") -> list[str]:

@@ -11,7 +11,7 @@ import httpx
 from bot.config import Settings
 from bot.verdicts import Verdict, grade
 from providers.base import Lookup, all_providers, provider_label
-from providers.errors import BadResponseError
+from providers.errors import BadResponseError, ProviderError, mask
 from providers.models import Listing, Report
 
 
@@ -40,6 +40,10 @@ def run(
             f"{provider_label(lookup.provider)} answered with data nested too deeply to read.",
             provider=lookup.provider,
         ) from None
+    except ProviderError as err:
+        # The last fence before Slack, the terminal and the logs: no configured secret in it.
+        err.args = (mask(str(err), settings.secrets()),)
+        raise
     finally:
         provider.close()
     verdict = grade(result) if isinstance(result, Report) else None

@@ -1,16 +1,15 @@
 """Keep secrets out of logs: a `logging.Filter` that rewrites records before any handler
 formats them. It replaces every configured secret value and anything shaped like a Slack
-token, in the message, its arguments and the formatted traceback; and it escapes line breaks
-in the message, so that text from a request or a provider cannot forge log lines."""
+token, a bearer header or a JWT (`providers.errors.mask`), in the message, its arguments and
+the formatted traceback; and it escapes line breaks in the message, so that text from a
+request or a provider cannot forge log lines."""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 
-TOKEN_SHAPES = re.compile(r"\b(?:xox[a-z]-|xapp-)[A-Za-z0-9-]+")
-MASK = "[redacted]"
+from providers.errors import mask
 
 
 class SecretFilter(logging.Filter):
@@ -20,10 +19,7 @@ class SecretFilter(logging.Filter):
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return TOKEN_SHAPES.sub(MASK, text)
+        return mask(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

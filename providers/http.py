@@ -105,6 +105,13 @@ def error_message(body: Any) -> str | None:
     return None
 
 
+def _sent_secrets(client: httpx.Client, headers: Mapping[str, str] | None) -> list[str]:
+    """The credentials this request carried, which an error message may echo back."""
+    values = [client.headers.get("authorization"), (headers or {}).get("Authorization")]
+    out = [v for v in values if v]
+    return out + [v.split(None, 1)[1] for v in out if " " in v.strip()]
+
+
 @dataclass
 class RetryPolicy:
     """Bounded retries: 5xx and transport errors with exponential backoff; 429 only when the
@@ -195,7 +202,7 @@ def request_json(
         except ValueError:
             decoded = False
         detail = error_message(body) if decoded else None
-        suffix = f" ({shown(detail)})" if detail else ""
+        suffix = f" ({shown(detail, _sent_secrets(client, headers))})" if detail else ""
         if 200 <= status < 300:
             if not decoded:
                 raise BadResponseError(

@@ -18,6 +18,7 @@ from bot import render
 from bot.jobs import Busy, Job
 from bot.lookup import Outcome
 from bot.runtime import Runtime, ThreadContext
+from bot.slack_retry import rate_limited
 from bot.threads import NotInChannel, Where, post, remember, tell, upload
 from providers.base import Lookup, provider_label
 from providers.errors import CallQualityError
@@ -67,14 +68,18 @@ def submit(
         except CallQualityError as err:
             if job.claim():
                 tell(client, where, render.error_text(err))
-        except Exception:
-            log.exception("answer failed [%s]", request_id)
+        except Exception as exc:
+            if rate_limited(exc):
+                log.warning("Slack kept rate limiting the answer [%s]", request_id)
+                text = m.SLACK_RATE_LIMITED.format(command=render.code(command))
+            else:
+                log.exception("answer failed [%s]", request_id)
+                text = m.APOLOGY.format(command=render.code(command), request_id=request_id)
             if job.claim():
-                tell(
-                    client,
-                    where,
-                    m.APOLOGY.format(command=render.code(command), request_id=request_id),
-                )
+                try:
+                    tell(client, where, text)
+                except Exception:  # the same limit on the way back: the log has it
+                    log.warning("could not tell the user either [%s]", request_id)
 
     try:
         runtime.jobs.submit(body, on_timeout=on_timeout, group=group)

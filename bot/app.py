@@ -7,14 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot import listeners
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.slack_retry import RateLimitRetry
 
 # Bolt runs every listener here, including the ack of each new command: lookups never run in
 # this pool (they go to the job runner), so 16 threads keep acks fast under bursts.
@@ -39,7 +37,7 @@ def build_app(
         base_url=settings.slack_api_url,
         retry_handlers=[
             ConnectionErrorRetryHandler(),
-            RateLimitErrorRetryHandler(max_retry_count=2),
+            RateLimitRetry(),
         ],
     )
     app = App(

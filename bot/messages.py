@@ -18,6 +18,10 @@ APOLOGY = (
     ":warning: Sorry, something went wrong while answering {command}. "
     "Please mention request id `{request_id}` when you report it."
 )
+SLACK_RATE_LIMITED = (
+    ":warning: Slack kept rate limiting my messages, so the answer to {command} could not be "
+    "posted. Try again in a minute."
+)
 PROVIDER_ERROR = ":warning: {message}"
 BAD_INPUT = ":warning: {message}"
 RATE_LIMITED_SUFFIX = " Try again in {seconds} s."

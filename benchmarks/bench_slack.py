@@ -2,7 +2,7 @@
 
     python benchmarks/bench_slack.py [--burst 30] [--delay 1.5] [--lookups 500]
 
-Everything runs on loopback: the app under waitress, the Slack stub, the sandbox emulators.
+Everything runs on loopback: the app under uvicorn, the Slack stub, the sandbox emulators.
 Figures:
   * ack latency p50/p99 of a burst of concurrent slash commands while every provider request
     takes `--delay` seconds (Slack's limit is 3 s);
@@ -18,6 +18,7 @@ import logging
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -50,6 +51,8 @@ class Bench:
             slack_bot_token="xoxb-bench-token",
             slack_signing_secret=SECRET,
             slack_api_url=slack.api_url,
+            # A fresh store: results cached by an earlier run would skew the timings.
+            callquality_data_dir=tempfile.mkdtemp(prefix="callquality-bench-"),
             **overrides,
         )
         self.runtime = Runtime(settings)
@@ -175,7 +178,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=1.5)
     parser.add_argument("--lookups", type=int, default=500)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.ERROR)  # waitress logs its queue depth under bursts
+    logging.basicConfig(level=logging.ERROR)
     with Sandbox() as box:
         bench_single(box, 0.0)
         bench_single(box, args.delay)

@@ -269,6 +269,8 @@ def serve(
             )
             try:
                 server.run()
+            except KeyboardInterrupt:  # Ctrl-C: uvicorn has already closed the connections
+                log.info("callquality: stopped")
             finally:
                 server.stop()
     finally:

@@ -141,9 +141,16 @@ class Runtime:
         self._key_locks_lock = threading.Lock()
 
     def claim(self, key: str, ttl_s: float = SEEN_TTL_S) -> bool:
-        """True the first time `key` is claimed by any process sharing the store."""
+        """True the first time `key` is claimed by any process sharing the store. When the
+        store cannot be reached, True: a rare double answer beats a bot gone silent."""
         assert self.store is not None
-        return self.store.claim(key, ttl_s)
+        try:
+            return self.store.claim(key, ttl_s)
+        except Exception as exc:
+            log.warning(
+                "store unavailable (%s): answering without the once check", type(exc).__name__
+            )
+            return True
 
     def _cached(self, key: Any) -> lookups.Outcome | None:
         hit = self.results.get(key)

@@ -9,7 +9,7 @@ from bot.cli import main
 from providers.base import get_provider_class
 from providers.errors import InputError
 from providers.ids import check_id, check_uuid, segment
-from tests.conftest import RunningBot, bot_settings, peer
+from tests.conftest import RunningBot, peer
 
 UUID = "3f1c2b4a-1d2e-4f5a-9b8c-7d6e5f4a3b2c"
 
@@ -100,17 +100,13 @@ def _swap(sandbox, provider: str) -> tuple[list[str], str, str]:
 
 
 @pytest.mark.parametrize("provider", ["cf", "videosdk", "stream"])
-def test_an_answer_about_someone_else_is_refused(sandbox, slack, provider):
-    running = RunningBot(bot_settings(sandbox, slack), slack)
-    try:
-        words, asked, other = _swap(sandbox, provider)
-        sandbox.servers[provider].emulator.rewrites[asked] = other
-        running.command(" ".join(words))
-        reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]
-        assert "answered about another" in reply["text"], reply["text"]
-        assert not slack.posts()
-    finally:
-        running.close()
+def test_an_answer_about_someone_else_is_refused(bot: RunningBot, sandbox, slack, provider):
+    words, asked, other = _swap(sandbox, provider)
+    sandbox.servers[provider].emulator.rewrites[asked] = other
+    bot.command(" ".join(words))
+    reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]
+    assert "answered about another" in reply["text"], reply["text"]
+    assert not slack.posts()
 
 
 def test_cli_chart_to_an_unwritable_path_still_prints_the_verdict(

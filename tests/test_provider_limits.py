@@ -96,16 +96,12 @@ def nested(depth: int) -> bytes:
 
 
 @pytest.mark.parametrize("provider", ["cf", "videosdk", "stream"])
-def test_deeply_nested_json_is_a_provider_error(sandbox, slack, provider):
-    running = RunningBot(bot_settings(sandbox, slack), slack)
-    try:
-        sandbox.servers[provider].emulator.faults.append((200, {}, nested(200_000)))
-        running.command(" ".join(peer(sandbox, "healthy", provider)))
-        reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]
-        assert reply["text"].startswith(":warning: ")
-        assert "Sorry, something went wrong" not in reply["text"]
-    finally:
-        running.close()
+def test_deeply_nested_json_is_a_provider_error(bot: RunningBot, sandbox, slack, provider):
+    sandbox.servers[provider].emulator.faults.append((200, {}, nested(200_000)))
+    bot.command(" ".join(peer(sandbox, "healthy", provider)))
+    reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]
+    assert reply["text"].startswith(":warning: ")
+    assert "Sorry, something went wrong" not in reply["text"]
 
 
 def test_a_huge_provider_body_is_answered_as_too_large(sandbox, slack):

@@ -11,7 +11,7 @@ import pytest
 from bot.cli import main
 from bot.redact import SecretFilter, one_line
 from providers.errors import mask, shown
-from tests.conftest import RunningBot, bot_settings, peer
+from tests.conftest import RunningBot, peer
 
 
 def echoes(sandbox, provider: str) -> tuple[int, dict, list[str]]:
@@ -33,18 +33,16 @@ def leaked(text: str, secrets: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("provider", ["cf", "videosdk", "stream"])
-def test_echoed_credentials_never_reach_slack_or_the_logs(sandbox, slack, caplog, provider):
+def test_echoed_credentials_never_reach_slack_or_the_logs(
+    bot: RunningBot, sandbox, slack, caplog, provider
+):
     caplog.set_level(logging.DEBUG)
-    running = RunningBot(bot_settings(sandbox, slack), slack)
-    try:
-        status, body, secrets = echoes(sandbox, provider)
-        sandbox.servers[provider].emulator.faults.append((status, {}, body))
-        running.command(" ".join(peer(sandbox, "healthy", provider)))
-        reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]["text"]
-        assert "[redacted]" in reply
-        assert not leaked(reply + caplog.text + slack.everything_sent(), secrets)
-    finally:
-        running.close()
+    status, body, secrets = echoes(sandbox, provider)
+    sandbox.servers[provider].emulator.faults.append((status, {}, body))
+    bot.command(" ".join(peer(sandbox, "healthy", provider)))
+    reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]["text"]
+    assert "[redacted]" in reply
+    assert not leaked(reply + caplog.text + slack.everything_sent(), secrets)
 
 
 def test_echoed_credentials_never_reach_the_terminal(sandbox, monkeypatch, capsys):

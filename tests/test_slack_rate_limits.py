@@ -6,44 +6,34 @@ from __future__ import annotations
 import pytest
 
 from bot import slack_retry
-from tests.conftest import CHANNEL, RunningBot, bot_settings, peer
+from tests.conftest import CHANNEL, RunningBot, peer
 from tests.slack_stub import SlackStub
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch) -> None:
+    """Before the `bot` fixture builds its Slack client."""
     monkeypatch.setattr(slack_retry, "BACKOFF_S", 0.01)
 
 
-def test_a_verdict_rate_limited_four_times_is_still_posted(
-    quick_backoff, sandbox, slack: SlackStub
-):
-    running = RunningBot(bot_settings(sandbox, slack), slack)
-    try:
-        slack.rate_limits["chat.postMessage"] = 4
-        running.command(" ".join(peer(sandbox, "healthy")))
-        slack.wait_for(lambda: slack.shared_files(), timeout=15)
-        statuses = [c.status for c in slack.calls_to("chat.postMessage")]
-        assert statuses[:5] == [429, 429, 429, 429, 200]
-        assert len(slack.parents(CHANNEL)) == 1 and not slack.responses
-    finally:
-        running.close()
+def test_a_verdict_rate_limited_four_times_is_still_posted(bot: RunningBot, sandbox, slack):
+    slack.rate_limits["chat.postMessage"] = 4
+    bot.command(" ".join(peer(sandbox, "healthy")))
+    slack.wait_for(lambda: slack.shared_files(), timeout=15)
+    statuses = [c.status for c in slack.calls_to("chat.postMessage")]
+    assert statuses[:5] == [429, 429, 429, 429, 200]
+    assert len(slack.parents(CHANNEL)) == 1 and not slack.responses
 
 
 def test_the_user_is_told_when_slack_never_lets_the_answer_through(
-    quick_backoff, sandbox, slack: SlackStub
+    bot: RunningBot, sandbox, slack: SlackStub
 ):
-    running = RunningBot(bot_settings(sandbox, slack), slack)
-    try:
-        slack.rate_limits["chat.postMessage"] = 1000
-        running.command(" ".join(peer(sandbox, "healthy")))
-        reply = slack.wait_for(lambda: slack.responses, timeout=15)[0]
-        assert "rate limiting my messages" in reply["text"]
-        assert reply["response_type"] == "ephemeral"
-        tries = len(slack.calls_to("chat.postMessage"))
-        assert tries == 1 + slack_retry.MAX_RETRIES
-    finally:
-        running.close()
+    slack.rate_limits["chat.postMessage"] = 1000
+    bot.command(" ".join(peer(sandbox, "healthy")))
+    reply = slack.wait_for(lambda: slack.responses, timeout=15)[0]
+    assert "rate limiting my messages" in reply["text"]
+    assert reply["response_type"] == "ephemeral"
+    assert len(slack.calls_to("chat.postMessage")) == 1 + slack_retry.MAX_RETRIES
 
 
 def test_each_wait_is_what_slack_asks_and_at_least_the_backoff():

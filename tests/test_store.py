@@ -272,3 +272,11 @@ def test_two_bot_processes_on_one_redis_answer_a_delivery_once(redis_url, slack,
     finally:
         for b in bots:
             b.stop()
+
+
+def test_an_unreachable_store_does_not_silence_the_bot(tmp_path):
+    runtime = Runtime(Settings(_env_file=None, redis_url="redis://127.0.0.1:9/0"))
+    try:
+        assert runtime.claim("event:EvX") is True
+    finally:
+        runtime.close()

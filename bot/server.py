@@ -116,6 +116,22 @@ class _Uvicorn(uvicorn.Server):
             task.cancel()
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    # Made here (uvicorn would make its own) so `port` is known before the loop starts; with
+    # IPPROTO_TCP named, asyncio sets TCP_NODELAY on each connection, else a response's head
+    # and body wait out the peer's delayed ACK (40 ms on a keep-alive connection).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class HttpServer:
     """The ASGI app under uvicorn (`port=0`: a free port); `start` runs it in a thread."""
 
@@ -131,7 +147,7 @@ class HttpServer:
         body_timeout_s: float = BODY_TIMEOUT_S,
     ):
         self._host = host
-        self._sock = socket.create_server((host, port), backlog=2048)
+        self._sock = _listen(host, port)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="http-dispatch")
         asgi = SlackAsgi(
             app, self._pool, max_body_bytes=max_body_bytes, body_timeout_s=body_timeout_s

@@ -22,6 +22,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -81,6 +82,8 @@ class Server:
             SLACK_API_URL=slack.api_url,
             LOOKUP_WORKERS=str(workers),
             PYTHONPATH=str(ROOT),
+            # A fresh store: results cached by an earlier run would be served from it.
+            CALLQUALITY_DATA_DIR=tempfile.mkdtemp(prefix="callquality-bench-"),
         )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--port", str(self.port)],

@@ -18,6 +18,7 @@ from bot import render
 from bot.jobs import Busy, Job
 from bot.lookup import Outcome
 from bot.runtime import Runtime, ThreadContext
+from bot.slack_retry import rate_limited
 from bot.threads import NotInChannel, Where, post, remember, tell, upload
 from providers.base import Lookup, provider_label
 from providers.errors import CallQualityError
@@ -42,8 +43,11 @@ def submit(
     request_id: str,
     command: str,
     work: Callable[[Job], None],
+    *,
+    group: str | None = None,
 ) -> None:
-    """Run `work` on the job runner with the shared error handling."""
+    """Run `work` on the job runner with the shared error handling. `group` (the provider)
+    bounds how many such jobs run at once."""
 
     def on_timeout() -> None:
         log.warning("lookup timed out [%s]", request_id)
@@ -64,17 +68,21 @@ def submit(
         except CallQualityError as err:
             if job.claim():
                 tell(client, where, render.error_text(err))
-        except Exception:
-            log.exception("answer failed [%s]", request_id)
+        except Exception as exc:
+            if rate_limited(exc):
+                log.warning("Slack kept rate limiting the answer [%s]", request_id)
+                text = m.SLACK_RATE_LIMITED.format(command=render.code(command))
+            else:
+                log.exception("answer failed [%s]", request_id)
+                text = m.APOLOGY.format(command=render.code(command), request_id=request_id)
             if job.claim():
-                tell(
-                    client,
-                    where,
-                    m.APOLOGY.format(command=render.code(command), request_id=request_id),
-                )
+                try:
+                    tell(client, where, text)
+                except Exception:  # the same limit on the way back: the log has it
+                    log.warning("could not tell the user either [%s]", request_id)
 
     try:
-        runtime.jobs.submit(body, on_timeout=on_timeout)
+        runtime.jobs.submit(body, on_timeout=on_timeout, group=group)
     except Busy:
         log.warning("job queue full; refused [%s]", request_id)
         tell(client, where, m.BUSY)
@@ -102,6 +110,7 @@ def start(
         request_id,
         lookup.command(),
         lambda job: deliver(runtime, client, lookup, where, request_id, job),
+        group=lookup.provider,
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 EXIT_PROVIDER = 1
+EXIT_CHART = 3  # the verdict was printed; the chart file could not be written
 
 
 def _chart(outcome, path: Path) -> str | None:
@@ -47,7 +48,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     except CallQualityError as exc:
         print(f"callquality: {exc}", file=sys.stderr)
         return EXIT_PROVIDER
-    chart = _chart(outcome, Path(args.chart)) if args.chart else None
+    chart = chart_error = None
+    if args.chart:
+        try:
+            chart = _chart(outcome, Path(args.chart))
+        except OSError as exc:
+            chart_error = f"could not write the chart to {args.chart}: {exc.strerror or exc}"
     if args.json:
         data = console.as_json(outcome)
         if chart:
@@ -55,6 +61,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
     else:
         print(console.text(outcome, chart))
+    if chart_error:
+        print(f"callquality: {chart_error}", file=sys.stderr)
+        return EXIT_CHART
     return 0
 
 

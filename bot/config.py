@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
 
 from providers.cloudflare import CloudflareSettings
@@ -35,6 +37,18 @@ class Settings(CloudflareSettings, VideoSDKSettings, StreamSettings):
     cache_ttl_s: float = 600.0
     overview_workers: int = 4  # participants of a session graded at once
     overview_budget_s: float = 40.0  # a session overview's time budget
+    provider_deadline_s: float = 20.0  # one provider request, retries and slow bodies included
+    provider_concurrency: int | None = None  # lookups per provider at once; None: half the workers
+    provider_max_bytes: int = 32 * 1024 * 1024  # a provider body, compressed and decompressed
+
+    # HTTP mode
+    http_max_body_bytes: int = 1024 * 1024  # Slack's payloads are a few kB; views stay far below
+    http_header_timeout_s: float = 10.0
+    http_body_timeout_s: float = 10.0
+
+    # State shared across restarts (and replicas, with Redis)
+    callquality_data_dir: Path | None = None  # SQLite store; default: the user data directory
+    redis_url: SecretStr | None = None  # may carry a password
 
     def secrets(self) -> list[str]:
         """Every secret value that is set, for scrubbing logs and test assertions."""

@@ -1,11 +1,12 @@
 """Messages addressed to the bot: mentions (`@callquality cf <peer>`) and thread follow-ups.
 
 Both `app_mention` and `message` listeners land here. One message can arrive twice (Slack
-retries, or as both event types in any order), so whatever is answered is first claimed in a
-TTL set keyed by (channel, ts). Chatter, other bots and our own messages are ignored without a
-single API call. Nothing raises out of here: a mention has no response_url, so when the bot
-cannot post in the channel it can only log; any other failure is logged with a request id and
-answered with an apology carrying the same id.
+retries, or as both event types in any order), so whatever is answered is first claimed by
+(channel, ts) in the store (`Runtime.claim`), which a restart or another replica shares.
+Chatter, other bots and our own messages are ignored without a single API call. Nothing
+raises out of here: a mention has no response_url, so when the bot cannot post in the channel
+it can only log; any other failure is logged with a request id and answered with an apology
+carrying the same id.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def handle(
     followup = followups.parse(text) if in_thread else None
     if followup is None and not mentioned:
         return  # chatter
-    if not runtime.seen.add_if_absent((channel, ts)):
+    if not runtime.claim(f"message:{channel}:{ts}"):
         return
     # Follow-ups answer in their thread; a mention at the top level starts one under itself.
     where = Where(channel=channel, thread_ts=thread_ts or ts, user=user)

@@ -12,7 +12,8 @@ import httpx
 from bot.config import Settings
 from bot.grading import Verdict, grade
 from bot.senders import check_other_side
-from providers.base import Lookup, all_providers
+from providers.base import Lookup, all_providers, provider_label
+from providers.errors import BadResponseError, ProviderError, mask
 from providers.models import Listing, Report
 
 if TYPE_CHECKING:
@@ -43,6 +44,15 @@ def run(
         verdict = grade(result) if isinstance(result, Report) else None
         if verdict is not None and isinstance(result, Report):
             check_other_side(provider, result, verdict)
+    except RecursionError:  # a body nested deeper than any parser or model here can follow
+        raise BadResponseError(
+            f"{provider_label(lookup.provider)} answered with data nested too deeply to read.",
+            provider=lookup.provider,
+        ) from None
+    except ProviderError as err:
+        # The last fence before Slack, the terminal and the logs: no configured secret in it.
+        err.args = (mask(str(err), settings.secrets()),)
+        raise
     finally:
         provider.close()
     overview = None

@@ -18,6 +18,10 @@ APOLOGY = (
     ":warning: Sorry, something went wrong while answering {command}. "
     "Please mention request id `{request_id}` when you report it."
 )
+SLACK_RATE_LIMITED = (
+    ":warning: Slack kept rate limiting my messages, so the answer to {command} could not be "
+    "posted. Try again in a minute."
+)
 PROVIDER_ERROR = ":warning: {message}"
 BAD_INPUT = ":warning: {message}"
 RATE_LIMITED_SUFFIX = " Try again in {seconds} s."
@@ -101,3 +105,9 @@ SLACK_UNREACHABLE = "Could not reach Slack at {url} to verify SLACK_BOT_TOKEN ({
 
 def rate_limited(seconds: float | None) -> str:
     return RATE_LIMITED_SUFFIX.format(seconds=max(1, round(seconds))) if seconds else ""
+
+
+# For the operator's log (one line each; nothing the sender wrote is quoted).
+REQUEST_REFUSED = "refused a request to /slack/events: {reason} (HTTP {status})"
+DISPATCH_FAILED = "handling a Slack request failed"
+REPEATED_DELIVERY = "ignored a repeated delivery ({kind} already answered)"

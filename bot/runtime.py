@@ -1,14 +1,20 @@
-"""What the listeners share for the life of one app: settings, the job runner, the chart
-pool and the caches.
+"""What the listeners share for the life of one app: settings, the job runner, the store, the
+chart pool and the caches.
 
-Caches are in memory and best effort: after a restart, thread context comes back from the
-parent message's metadata and results from the provider. Each is bounded: results by their
-estimated size (`RESULTS_BYTES`), charts by their PNG bytes (`CHARTS_BYTES`), thread contexts
-and seen message ids by entries; the least recently used entry goes first.
+Delivery claims and lookup results go through the store (`bot.store`: SQLite, or Redis shared by
+replicas), so a retry after a restart or on another replica is answered once and a result is
+fetched once. Thread context and charts stay in memory: they are cheap to rebuild. Each memory
+cache is bounded: results by their estimated size (`RESULTS_BYTES`), charts by their PNG bytes
+(`CHARTS_BYTES`), thread contexts by entries; the least recently used entry goes first.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import pickle
+import secrets
 import threading
 import time
 import uuid
@@ -24,8 +30,11 @@ from bot import lookup as lookups
 from bot.chart_pool import ChartPool
 from bot.config import Settings
 from bot.jobs import JobRunner, ListenerPool
+from bot.store import Store, open_store
 from providers.base import Lookup
 from providers.models import Report
+
+log = logging.getLogger("callquality.runtime")
 
 SEEN_TTL_S = 3600.0  # Slack retries an event for about 5 minutes; keep ids well past that
 THREAD_TTL_S = 3600.0
@@ -114,29 +123,102 @@ def result_key(lookup: Lookup) -> tuple[str, tuple[str, ...], str | None]:
     return (lookup.provider, tuple(lookup.args), lookup.window_text)
 
 
+def store_key(key: tuple[str, tuple[str, ...], str | None]) -> str:
+    return "result:" + hashlib.sha256(repr(key).encode()).hexdigest()
+
+
+class Sealer:
+    """Results cross the store as pickles, so each carries an HMAC: whoever can write to the
+    store (a shared Redis) without the key cannot make the bot unpickle what they wrote."""
+
+    def __init__(self, key: bytes):
+        self._key = key
+
+    def seal(self, value: object) -> bytes:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        return hmac.new(self._key, data, hashlib.sha256).digest() + data
+
+    def unseal(self, blob: bytes) -> object | None:
+        mac, data = blob[:32], blob[32:]
+        if not hmac.compare_digest(mac, hmac.new(self._key, data, hashlib.sha256).digest()):
+            return None
+        return pickle.loads(data)
+
+
+def _sealer(settings: Settings) -> Sealer:
+    # Replicas share the signing secret, so they can read each other's results; without one
+    # the results stay readable by this process only.
+    secret = settings.slack_signing_secret
+    key = secret.get_secret_value().encode() if secret is not None else secrets.token_bytes(32)
+    return Sealer(hashlib.sha256(b"callquality result cache:" + key).digest())
+
+
 @dataclass
 class Runtime:
     settings: Settings
     transport: httpx.BaseTransport | None = None
     runner: Callable[..., lookups.Outcome] = lookups.run
+    store: Store | None = None  # default: `open_store(settings)`
     jobs: JobRunner = field(init=False)
     listener_pool: ListenerPool = field(init=False)
     results: LockedTTL = field(init=False)
     threads: LockedTTL = field(init=False)
-    seen: LockedTTL = field(init=False)
     charts: LockedTTL = field(init=False)
     drawing: ChartPool = field(default_factory=ChartPool)
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.jobs = JobRunner(s.lookup_workers, s.lookup_timeout_s)
+        self.jobs = JobRunner(
+            s.lookup_workers,
+            s.lookup_timeout_s,
+            group_limit=s.provider_concurrency or max(1, s.lookup_workers // 2),
+        )
+        if self.store is None:
+            self.store = open_store(s)
+        self._sealer = _sealer(s)
         self.listener_pool = ListenerPool(LISTENER_THREADS, thread_name_prefix="bolt-listener")
+        # In front of the store: the same Outcome object comes back, so its chart is reused.
         self.results = LockedTTL(RESULTS_BYTES, s.cache_ttl_s, getsizeof=outcome_bytes)
         self.threads = LockedTTL(maxsize=2048, ttl=THREAD_TTL_S)
-        self.seen = LockedTTL(maxsize=10000, ttl=SEEN_TTL_S)
         self.charts = LockedTTL(CHARTS_BYTES, s.cache_ttl_s, getsizeof=_chart_bytes)
         self._key_locks: dict[Any, _KeyLock] = {}
         self._key_locks_lock = threading.Lock()
+
+    def claim(self, key: str, ttl_s: float = SEEN_TTL_S) -> bool:
+        """True the first time `key` is claimed by any process sharing the store. When the
+        store cannot be reached, True: a rare double answer beats a bot gone silent."""
+        assert self.store is not None
+        try:
+            return self.store.claim(key, ttl_s)
+        except Exception as exc:
+            log.warning(
+                "store unavailable (%s): answering without the once check", type(exc).__name__
+            )
+            return True
+
+    def _cached(self, key: Any) -> lookups.Outcome | None:
+        hit = self.results.get(key)
+        if hit is not None:
+            return hit
+        assert self.store is not None
+        try:
+            blob = self.store.get(store_key(key))
+            outcome = self._sealer.unseal(blob) if blob is not None else None
+        except Exception as exc:  # a cache that cannot be read is a cache miss
+            log.warning("result cache unreadable (%s)", type(exc).__name__)
+            return None
+        if isinstance(outcome, lookups.Outcome):
+            self.results.set(key, outcome)
+            return outcome
+        return None
+
+    def _keep(self, key: Any, outcome: lookups.Outcome) -> None:
+        self.results.set(key, outcome)
+        assert self.store is not None
+        try:
+            self.store.set(store_key(key), self._sealer.seal(outcome), self.settings.cache_ttl_s)
+        except Exception as exc:
+            log.warning("result cache not written (%s)", type(exc).__name__)
 
     def lookup(self, lookup: Lookup, *, refresh: bool = False) -> lookups.Outcome:
         """Fetch and grade, reusing a result younger than `cache_ttl_s`. Concurrent identical
@@ -151,11 +233,11 @@ class Runtime:
         try:
             with entry.lock:
                 if not refresh:
-                    cached = self.results.get(key)
+                    cached = self._cached(key)
                     if cached is not None:
                         return cached
                 outcome = self.runner(lookup, self.settings, self.transport)
-                self.results.set(key, outcome)
+                self._keep(key, outcome)
                 return outcome
         finally:
             with self._key_locks_lock:
@@ -192,3 +274,5 @@ class Runtime:
         self.listener_pool.shutdown(wait=wait, cancel_futures=not wait)
         self.jobs.shutdown(wait=wait)
         self.drawing.close(wait=wait)
+        if self.store is not None:
+            self.store.close()

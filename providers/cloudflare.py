@@ -19,8 +19,8 @@ from providers.base import Lookup, missing_settings, register
 from providers.cloudflare_normalize import PROVIDER, normalize
 from providers.cloudflare_series import when
 from providers.errors import BadResponseError, ConfigError, InputError, NotFoundError
-from providers.http import RetryPolicy, error_message, make_client, request_json
-from providers.ids import check_uuid, segment
+from providers.http import Limits, RetryPolicy, error_message, make_client, request_json
+from providers.ids import check_identity, check_uuid, segment
 from providers.models import Listing, ListingRow, Report
 from providers.settings import BaseProviderSettings
 
@@ -106,6 +106,7 @@ class CloudflareProvider:
             headers={"Authorization": f"Bearer {token}"},
             transport=transport,
             timeout=timeout,
+            limits=Limits.from_settings(settings),
         )
         return cls(client, settings.cloudflare_account_id, settings.realtimekit_app_id, retry)
 
@@ -177,22 +178,34 @@ class CloudflareProvider:
                 f"peer-report/{segment(ids['peer_id'])}",
                 f"No {LABEL} peer `{ids['peer_id']}` in this app (stats are kept 30 days).",
             )
+            self._same(peer, {"peer id": ids["peer_id"]})
             return normalize(peer, ids={"peer_id": ids["peer_id"]})
         sid, pid = ids["session_id"], ids["participant_id"]
         details = self._participant(
             f"{segment(sid)}/participants/{segment(pid)}",
             f"No participant `{pid}` in {LABEL} session `{sid}`.",
         )
+        self._same(details, {"participant id": pid, "session id": sid})
         notes = []
         try:
             peer = self._participant(f"peer-report/{segment(pid)}", "No peer report.")
         except NotFoundError:
             peer, notes = None, [f"{LABEL} has no peer report (call stats) for this participant."]
+        if peer is not None:
+            self._same(peer, {"peer id": pid, "session id": sid})
         report = normalize(
             peer or raw.Participant(), details, {"session_id": sid, "participant_id": pid}
         )
         report.notes.extend(notes)
         return report
+
+    def _same(self, who: raw.Participant, asked: dict[str, str]) -> None:
+        answered = {
+            "peer id": who.id,
+            "participant id": who.id,  # the participant id is the peer id
+            "session id": who.session_id,
+        }
+        check_identity(LABEL, self.name, asked, answered, fold_case=True)
 
     def _listing(self, sid: str) -> Listing:
         rows: list[ListingRow] = []

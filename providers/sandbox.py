@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -42,6 +43,14 @@ class Recorded:
 Reply = tuple[int, dict[str, str], Any]  # status, headers, body (dict/list -> JSON; str/bytes raw)
 
 
+@dataclass
+class Drip:
+    """A body sent one byte every `every_s` seconds (a slow or hostile provider)."""
+
+    data: bytes
+    every_s: float
+
+
 class Emulator:
     """Base class of a provider emulator. Subclasses set `provider`, `base_path`,
     `credentials` and implement `route`; `handle` adds recording, canned faults and delay."""
@@ -56,6 +65,7 @@ class Emulator:
         self.faults: list[Reply] = []  # served first, one per request (tests)
         self.delay_s = 0.0  # added before every answer (benchmarks: slow provider)
         self.signer = Signer()  # signs this provider's webhooks; its public key is served
+        self.rewrites: dict[str, str] = {}  # path text -> what to answer instead (tests)
         self._lock = threading.Lock()
 
     # subclasses -------------------------------------------------------------------------------
@@ -83,6 +93,8 @@ class Emulator:
             time.sleep(self.delay_s)
         if fault is not None:
             return fault
+        for old, new in self.rewrites.items():  # answer about someone else (tests)
+            req = replace(req, path=req.path.replace(old, new))
         return self.route(req)
 
     def settings_env(self, base_url: str) -> dict[str, str]:
@@ -117,6 +129,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, body = self.server.emulator.handle(req)
         except Exception as exc:  # an emulator bug must show up as a 500, not hang the client
             status, headers, body = 500, {}, {"message": f"emulator error: {exc!r}"}
+        if isinstance(body, Drip):
+            return self._drip(status, headers, body)
         if isinstance(body, dict | list):
             data = json.dumps(body).encode()
             headers = {"Content-Type": "application/json", **headers}
@@ -130,6 +144,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _drip(self, status: int, headers: dict[str, str], drip: Drip) -> None:
+        self.send_response(status)
+        for k, v in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(drip.data)))
+        self.end_headers()
+        try:
+            for i in range(len(drip.data)):
+                self.wfile.write(drip.data[i : i + 1])
+                self.wfile.flush()
+                time.sleep(drip.every_s)
+        except OSError:  # the client gave up
+            self.close_connection = True
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -171,6 +199,12 @@ class LoopbackServer(ThreadingHTTPServer):
 
 class _Server(LoopbackServer):
     emulator: Emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that stops reading (a capped body, a deadline) resets the connection:
+        # expected, not worth a traceback on stderr.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class EmulatorServer:
@@ -232,6 +266,11 @@ class Sandbox:
         self.servers = {
             name: EmulatorServer(cls(calls)) for name, cls in emulator_classes().items()
         }
+        for server in self.servers.values():
+            # The sandbox's calls are one meeting: each belongs to the shared session, so its
+            # listing ranks them all and every participant's answer names that session.
+            if hasattr(server.emulator, "shared_home"):
+                server.emulator.shared_home = True
 
     def env(self) -> dict[str, str]:
         out: dict[str, str] = {}

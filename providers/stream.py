@@ -29,8 +29,8 @@ from providers.errors import (
     InputError,
     NotFoundError,
 )
-from providers.http import DEFAULT_TIMEOUT, RetryPolicy, make_client, request_json
-from providers.ids import check_id, segment
+from providers.http import DEFAULT_TIMEOUT, Limits, RetryPolicy, make_client, request_json
+from providers.ids import check_id, check_identity, segment
 from providers.models import Listing, ListingRow, Report
 from providers.settings import BaseProviderSettings
 from providers.stream_normalize import AttendanceRow, Metrics, normalize
@@ -101,6 +101,7 @@ class StreamProvider:
         base_url: str = DEFAULT_BASE_URL,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        limits: Limits | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] | None = None,
         workers: int = WORKERS,
@@ -116,6 +117,7 @@ class StreamProvider:
             headers={"Stream-Auth-Type": "jwt", "Authorization": self.token},
             transport=transport,
             timeout=timeout,
+            limits=limits,
         )
 
     @classmethod
@@ -132,6 +134,7 @@ class StreamProvider:
             base_url=settings.stream_base_url,
             transport=transport,
             timeout=httpx.Timeout(settings.http_timeout_s, connect=5.0),
+            limits=Limits.from_settings(settings),
         )
 
     @cached_property
@@ -289,7 +292,14 @@ class StreamProvider:
             f"No metrics for user `{ids['user_id']}` session `{ids['user_session_id']}` in call "
             f"`{ids['call_type']}:{ids['call_id']}` session `{ids['session_id']}`.",
         )
-        return self._model(Metrics, body)
+        metrics = self._model(Metrics, body)
+        check_identity(
+            self.label,
+            self.name,
+            {"user id": ids["user_id"], "user session id": ids["user_session_id"]},
+            {"user id": metrics.user_id, "user session id": metrics.user_session_id},
+        )
+        return metrics
 
     def _find_row(self, ids: dict[str, str]) -> AttendanceRow | None:
         rows, _total, _more = self._attendance(

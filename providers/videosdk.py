@@ -22,8 +22,8 @@ from pydantic import SecretStr, ValidationError
 from providers import videosdk_raw as raw
 from providers.base import Lookup, missing_settings, register
 from providers.errors import BadResponseError, ConfigError, InputError
-from providers.http import RetryPolicy, make_client, request_json
-from providers.ids import check_id, segment
+from providers.http import Limits, RetryPolicy, make_client, request_json
+from providers.ids import check_id, check_identity, segment
 from providers.models import Listing, ListingRow, Report
 from providers.settings import BaseProviderSettings
 from providers.videosdk_normalize import NAME, normalize
@@ -166,6 +166,7 @@ class VideoSDKProvider:
         base_url: str = "https://api.videosdk.live",
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
+        limits: Limits | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
         per_page: int = PER_PAGE,
@@ -173,7 +174,7 @@ class VideoSDKProvider:
     ):
         self._tokens = TokenSource(api_key, secret, clock=clock)
         kwargs = {"timeout": timeout} if timeout is not None else {}
-        self._client = make_client(base_url, transport=transport, **kwargs)
+        self._client = make_client(base_url, transport=transport, limits=limits, **kwargs)
         self._retry = retry
         self._per_page = per_page
         self._max_pages = max_pages
@@ -220,6 +221,7 @@ class VideoSDKProvider:
             timeout=httpx.Timeout(
                 settings.http_timeout_s, connect=min(5.0, settings.http_timeout_s)
             ),
+            limits=Limits.from_settings(settings),
             retry=retry,
             clock=clock,
         )
@@ -253,6 +255,12 @@ class VideoSDKProvider:
             raise BadResponseError(
                 f"{LABEL} answered with participant stats in an unexpected shape.", provider=NAME
             ) from None
+        check_identity(
+            LABEL,
+            NAME,
+            {"session id": session_id, "participant id": participant_id},
+            {"session id": stats.session_id, "participant id": stats.participant_id},
+        )
         return normalize(stats, session_id, participant_id)
 
     def participants(self, session_id: str) -> Listing:

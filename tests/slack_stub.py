@@ -8,7 +8,8 @@ steps (files.getUploadURLExternal returns an absolute upload_url on this stub), 
 WebSocket URL of a Socket Mode stub, once a test sets it).
 
 Programmable failures: `fail_channels[channel] = "not_in_channel"`, `rate_limit_once` (a set of
-method names answered 429 once), `upload_failures` (raw upload POSTs answered 500).
+method names answered 429 once), `rate_limits` (method name -> calls in a row answered 429),
+`upload_failures` (raw upload POSTs answered 500).
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class SlackStub:
         self.responses: list[dict[str, Any]] = []
         self.fail_channels: dict[str, str] = {}
         self.rate_limit_once: set[str] = set()
+        self.rate_limits: dict[str, int] = {}  # method -> how many calls in a row get 429
         self.upload_failures = 0
         self.socket_url: str | None = None
         # Reentrant: wait_for holds it while its predicate reads the stub's lists.
@@ -225,6 +227,9 @@ class SlackStub:
             self.calls.append(call)
             limited = method_name in self.rate_limit_once
             self.rate_limit_once.discard(method_name)
+            if self.rate_limits.get(method_name, 0) > 0:
+                self.rate_limits[method_name] -= 1
+                limited = True
         if limited:
             call.status = 429
             return 429, {"Retry-After": "0"}, {"ok": False, "error": "ratelimited"}

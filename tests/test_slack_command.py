@@ -1,4 +1,4 @@
-"""`/callquality` end to end: signed requests into the app under waitress, the Slack stub,
+"""`/callquality` end to end: signed requests into the app under uvicorn, the Slack stub,
 the provider emulators."""
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.grading import Grade
 from bot.webhooks.handler import Publisher, Webhooks
-from bot.webhooks.store import Claims, MemoryStore, Messages
+from bot.webhooks.store import Claims, MemoryStore, Messages, SharedStore
 from bot.webhooks.verify import KeySource, Verifier
 
 if TYPE_CHECKING:
@@ -53,11 +53,13 @@ def build(
     claims: Claims | None = None,
     messages: Messages | None = None,
     publisher: Publisher | None = None,
+    store: object | None = None,
 ) -> Webhooks | None:
-    """The webhook handling for `serve`, or None when ALERT_CHANNEL is not set."""
+    """The webhook handling for `serve`, or None when ALERT_CHANNEL is not set. `store` is
+    the bot's shared store (`bot.store`); without one, claims live in this process only."""
     if not settings.alert_channel and publisher is None:
         return None
-    store = MemoryStore()
+    store = SharedStore(store) if store is not None else MemoryStore()
     messages = messages if messages is not None else store
     if publisher is None:
         from bot.webhooks.post import SlackAlerts

@@ -33,6 +33,28 @@ class Messages(Protocol):
     def set(self, key: str, value: str, ttl_s: float) -> None: ...
 
 
+class SharedStore:
+    """Claims and Messages on the bot's own store (`bot.store`: SQLite, or Redis shared by
+    replicas), so a delivery is handled once across restarts and replicas, and a repeated event
+    finds the message another replica posted."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def claim(self, key: str, ttl_s: float) -> bool:
+        return self._store.claim("webhook-claim:" + key, ttl_s)
+
+    def release(self, key: str) -> None:
+        self._store.release("webhook-claim:" + key)
+
+    def get(self, key: str) -> str | None:
+        value = self._store.get("webhook-message:" + key)
+        return value.decode() if value is not None else None
+
+    def set(self, key: str, value: str, ttl_s: float) -> None:
+        self._store.set("webhook-message:" + key, value.encode(), ttl_s)
+
+
 class MemoryStore:
     """Claims and Messages in this process's memory (lost on restart; one replica only)."""
 

@@ -91,10 +91,15 @@ class CloudflareEmulator(Emulator):
     shared_session_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "callquality-sandbox/cf/shared"))
 
     def __init__(
-        self, calls: list[CallTruth] | None = None, delay_unit: str = "s", summaries: bool = True
+        self,
+        calls: list[CallTruth] | None = None,
+        delay_unit: str = "s",
+        summaries: bool = True,
+        shared_home: bool = False,
     ):
         super().__init__(calls)
         self.delay_unit, self.summaries = delay_unit, summaries
+        self.shared_home = shared_home
         self._bodies: dict[tuple[int, bool], bytes] = {}
         self._render_lock = threading.Lock()
 
@@ -117,17 +122,22 @@ class CloudflareEmulator(Emulator):
         out = [(["cf", truth.uuid("peer")], truth) for truth in self.calls]
         if self.calls:
             first = self.calls[0]
-            out.append((["cf", first.uuid("session"), first.uuid("peer")], first))
+            out.append((["cf", self.home(first), first.uuid("peer")], first))
         return out
 
     # --- routing --------------------------------------------------------------------------------
+    def home(self, truth: CallTruth) -> str:
+        """The session a call belongs to: in the sandbox every call is a participant of the
+        shared session (so a session listing ranks them all); alone, each has its own."""
+        return self.shared_session_id if self.shared_home else truth.uuid("session")
+
     def _peers(self) -> dict[str, CallTruth]:
         return {truth.uuid("peer"): truth for truth in self.calls}
 
     def _session(self, sid: str) -> list[CallTruth] | None:
         if sid == self.shared_session_id:
             return list(self.calls)
-        found = [truth for truth in self.calls if truth.uuid("session") == sid]
+        found = [truth for truth in self.calls if self.home(truth) == sid]
         return found or None
 
     def route(self, req: Recorded) -> Reply:
@@ -180,7 +190,8 @@ class CloudflareEmulator(Emulator):
             if truth is None:
                 return _missing(f"No participant found with id {rest[3]}")
             events = req.param("include_peer_events") == "true"
-            return 200, {}, {"success": True, "data": {"participant": _details(truth, events)}}
+            details = _details(truth, events, self.home(truth))
+            return 200, {}, {"success": True, "data": {"participant": details}}
         return _missing("Route not found")
 
     def _participants(self, truths: list[CallTruth], req: Recorded) -> dict[str, Any]:
@@ -195,7 +206,7 @@ class CloudflareEmulator(Emulator):
         return {
             "success": True,
             "data": {
-                "participants": [_details(truth, events) for truth in chunk],
+                "participants": [_details(t, events, self.home(t)) for t in chunk],
                 "paging": {
                     "total_count": len(truths),
                     "start_offset": start,
@@ -212,9 +223,9 @@ class CloudflareEmulator(Emulator):
             with self._render_lock:
                 body = self._bodies.get(key)
                 if body is None:
-                    participant = _identity(truth, events) | {
+                    participant = _identity(truth, events, self.home(truth)) | {
                         "role": "group_call_host",
-                        "session_id": truth.uuid("session"),
+                        "session_id": self.home(truth),
                         "peer_report": render_report(truth, self.delay_unit, self.summaries),
                     }
                     envelope = {"success": True, "data": {"participant": participant}}
@@ -226,7 +237,7 @@ def _missing(message: str) -> Reply:
     return 404, JSON, {"success": False, "error": {"code": 404, "message": message}}
 
 
-def _identity(truth: CallTruth, events: bool) -> dict[str, Any]:
+def _identity(truth: CallTruth, events: bool, session: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": truth.uuid("peer"),
         "created_at": _iso(truth.start - timedelta(seconds=2)),
@@ -246,7 +257,7 @@ def _identity(truth: CallTruth, events: bool) -> dict[str, Any]:
                 "created_at": _iso(truth.start + timedelta(seconds=offset)),
                 "event_name": names[kind],
                 "peer_id": truth.uuid("peer"),
-                "session_id": truth.uuid("session"),
+                "session_id": session,
                 "preset_view_type": "GROUP_CALL",
             }
             for i, (offset, kind, _text) in enumerate(truth.events)
@@ -255,8 +266,8 @@ def _identity(truth: CallTruth, events: bool) -> dict[str, Any]:
     return _clean(out)
 
 
-def _details(truth: CallTruth, events: bool) -> dict[str, Any]:
-    return _identity(truth, events) | {"preset_name": "group_call_host"}
+def _details(truth: CallTruth, events: bool, session: str) -> dict[str, Any]:
+    return _identity(truth, events, session) | {"preset_name": "group_call_host"}
 
 
 # --- the peer report ---------------------------------------------------------------------------

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     stream_api_secret: SecretStr | None = None
     stream_base_url: str = "https://chat.stream-io-api.com"
 
+    # What the answers show. City, ISP, user agent and custom ids reach the channel only with
+    # SHOW_LOCATION=true; otherwise the Network button shows them to the person who asked.
+    show_location: bool = False
+    # "Open in <provider>" buttons. Placeholders: {account_id} {app_id} {session_id} {peer_id}
+    # {participant_id} {call_type} {call_id} {user_id}; the defaults open the app-level page.
+    cloudflare_dashboard_url: str = "https://dash.cloudflare.com/{account_id}/realtime/kit"
+    videosdk_dashboard_url: str = "https://app.videosdk.live/"
+    stream_dashboard_url: str = "https://dashboard.getstream.io/"
+
     # Behaviour
     http_timeout_s: float = 15.0
     lookup_workers: int = 8

@@ -5,6 +5,7 @@ returns (Grade, Finding, Episode, Verdict) and the thresholds and media words th
 with are exported here, so nothing outside the package imports its modules.
 """
 
+from bot.grading.causes import root_of
 from bot.grading.emodel import estimate_mos, estimated_mos
 from bot.grading.thresholds import (
     HEIGHT_GOOD_PX,
@@ -42,4 +43,5 @@ __all__ = [
     "estimate_mos",
     "estimated_mos",
     "grade",
+    "root_of",
 ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import command, mention, replies
+from bot.listeners import actions, command, mention, replies
 from bot.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:
     command.register(app, runtime)
     mention.register(app, runtime)
+    actions.register(app, runtime)
     replies.register(app, runtime)  # last: it ends with the catch-all for other subtypes

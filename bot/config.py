@@ -31,6 +31,15 @@ class Settings(CloudflareSettings, VideoSDKSettings, StreamSettings):
     webhook_max_age_s: float = 3600.0  # older events are refused as stale
     webhook_queue_size: int = 64  # calls waiting or being graded; beyond it, 503
 
+    # What the answers show. City, ISP, user agent and custom ids reach the channel only with
+    # SHOW_LOCATION=true; otherwise the Network button shows them to the person who asked.
+    show_location: bool = False
+    # "Open in <provider>" buttons. Placeholders: {account_id} {app_id} {session_id} {peer_id}
+    # {participant_id} {call_type} {call_id} {user_id}; the defaults open the app-level page.
+    cloudflare_dashboard_url: str = "https://dash.cloudflare.com/{account_id}/realtime/kit"
+    videosdk_dashboard_url: str = "https://app.videosdk.live/"
+    stream_dashboard_url: str = "https://dashboard.getstream.io/"
+
     # Behaviour
     lookup_workers: int = 8
     lookup_timeout_s: float = 60.0

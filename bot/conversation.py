@@ -20,7 +20,7 @@ from bot import answers, commands, followups, render
 from bot import messages as m
 from bot.runtime import Runtime, request_id
 from bot.threads import NotInChannel, Where, post, tell, thread_context
-from providers.base import Lookup
+from providers.base import Lookup, provider_words
 from providers.errors import InputError
 
 log = logging.getLogger("callquality.conversation")
@@ -58,14 +58,19 @@ def handle(
     followup = followups.parse(text) if in_thread else None
     if followup is None and not mentioned:
         return  # chatter
+    if followup is None and in_thread and not _is_command(text):
+        # Addressed to us in a thread but neither a follow-up nor a lookup: `what is this?`
+        followup = followups.FollowUp("unknown", tuple(text.split()))
     if not runtime.claim(f"message:{channel}:{ts}"):
         return
     # Follow-ups answer in their thread; a mention at the top level starts one under itself.
-    where = Where(channel=channel, thread_ts=thread_ts or ts, user=user)
+    where = Where(
+        channel=channel, thread_ts=thread_ts or ts, user=user, working_ts=ts if mentioned else None
+    )
     rid = request_id()
     try:
         if followup is not None:
-            _follow_up(runtime, client, followup, where, rid, bot_user_id, bot_id, mentioned)
+            follow_up(runtime, client, followup, where, rid, bot_user_id, bot_id, mentioned)
         else:
             _lookup(runtime, client, text, where, rid)
     except NotInChannel:
@@ -79,7 +84,13 @@ def handle(
             log.exception("could not post the apology [%s]", rid)
 
 
-def _follow_up(
+def _is_command(text: str) -> bool:
+    """Whether a mention's text starts like a lookup (a provider word, or `help`)."""
+    first = text.split()[0].lower() if text.split() else ""
+    return first in provider_words() or first in ("help", "usage", "-h", "--help")
+
+
+def follow_up(
     runtime: Runtime,
     client: WebClient,
     followup: followups.FollowUp,

@@ -4,26 +4,36 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bot import answers, render
+from bot import answers, blocks, render
 from bot import messages as m
 from bot.commands import parse as parse_command
 from bot.jobs import Job
 from bot.runtime import Runtime, ThreadContext
-from bot.threads import Where, post, upload
+from bot.threads import Where, post, tell_privately, upload
 from charts import panels  # the chart words only: no matplotlib at import
 from providers.base import Lookup, provider_label, provider_words
 from providers.errors import InputError
 from providers.models import Listing, Media, Report
 
-SIMPLE = ("audio", "video", "network", "device", "events", "raw", "refresh", "help")
-ALIASES = {"net": "network", "devices": "device", "event": "events", "json": "raw", "?": "help"}
+SIMPLE = ("audio", "video", "network", "device", "events", "raw", "refresh", "help", "glossary")
+ALIASES = {
+    "net": "network",
+    "devices": "device",
+    "event": "events",
+    "json": "raw",
+    "?": "help",
+    "terms": "glossary",
+    "meaning": "glossary",
+}
 WINDOW_WORDS = ("last", "since")  # how a provider's command spells a window
+QUESTION = re.compile(r"^(what|whats|what's|define|explain|meaning)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,16 @@ def parse(text: str) -> FollowUp | None:
         return FollowUp("window", rest)
     if head == "compare" and rest:
         return FollowUp("compare", rest)
-    return None
+    return _question(words)
+
+
+def _question(words: list[str]) -> FollowUp | None:
+    """ "what is MOS?", "what does TURN mean": the glossary entries it names, if any."""
+    if not QUESTION.match(words[0]):
+        return None
+    terms = [m.GLOSSARY_WORDS.get(w.lower().strip("?!.,()")) for w in words[1:]]
+    found = tuple(dict.fromkeys(t for t in terms if t))
+    return FollowUp("glossary", found) if found else None
 
 
 def answer(
@@ -70,9 +89,9 @@ def answer(
 ) -> None:
     """Answer one follow-up in the thread `where` (whose root carries `ctx`). Runs inside a
     job: slow lookups happen here, and `job.claim()` comes before anything is posted."""
-    if followup.kind == "help":
+    if followup.kind in ("help", "glossary", "unknown"):
         if job.claim():
-            _say(client, where, _help())
+            _say(client, where, _words_answer(followup))
         return
     base = answers.context_lookup(ctx)
     if followup.kind == "window":
@@ -81,12 +100,10 @@ def answer(
             if job.claim():
                 _say(client, where, lookup)
             return
-        answers.deliver(runtime, client, lookup, where, request_id, job, with_metadata=False)
+        answers.update_card(runtime, client, ctx, lookup, where, request_id, job, refresh=False)
         return
     if followup.kind == "refresh":
-        answers.deliver(
-            runtime, client, base, where, request_id, job, refresh=True, with_metadata=False
-        )
+        answers.update_card(runtime, client, ctx, base, where, request_id, job, refresh=True)
         return
     if followup.kind == "compare":
         try:
@@ -111,8 +128,22 @@ def _say(client: WebClient, where: Where, text: str) -> None:
     post(client, where.channel, text, thread_ts=where.thread_ts)
 
 
-def _help() -> str:
+def help_text() -> str:
+    """Every follow-up word and button, for `help` in a thread and `/callquality help`."""
     return m.FOLLOWUP_HELP.format(metrics=_chart_choices())
+
+
+_help = help_text
+
+
+def _words_answer(followup: FollowUp) -> str:
+    if followup.kind == "help":
+        return _help()
+    if followup.kind == "unknown":
+        said = render.code(blocks.shorten(" ".join(followup.words), 60))
+        return m.NOT_UNDERSTOOD.format(text=said)
+    terms = followup.words or tuple(m.GLOSSARY)
+    return "\n".join([m.GLOSSARY_TITLE, *(m.GLOSSARY[t] for t in terms if t in m.GLOSSARY)])
 
 
 def _chart_choices() -> str:
@@ -206,7 +237,12 @@ def _post_detail(
         text = render.media_text(report, verdict, media)
         return _say(client, where, text or m.NO_SUCH_MEDIA.format(media=kind))
     if kind == "network":
-        return _say(client, where, render.network_text(report))
+        show = runtime.settings.show_location
+        _say(client, where, render.network_text(report, show))
+        private = None if show else render.private_network_text(report)
+        if private:
+            tell_privately(client, where, private)
+        return
     if kind == "device":
         return _say(client, where, render.device_text(report))
     if kind == "events":
@@ -216,7 +252,7 @@ def _post_detail(
             client,
             where.channel,
             root,
-            render.raw_json(report),
+            render.raw_json(report, runtime.settings.show_location),
             filename=answers.file_stem(outcome.lookup) + ".json",
             title=m.RAW_TITLE,
         )
@@ -254,6 +290,9 @@ def _post_compare(runtime: Runtime, client, where: Where, first, second, request
         answers.log.exception("compare chart failed [%s]", request_id)
         return _say(client, where, m.CHART_FAILED.format(request_id=request_id))
     names = (render.who(a[0]), render.who(b[0]))
+    alt = m.COMPARE_CHART_ALT.format(
+        a=names[0], b=names[1], head_a=a[1].headline, head_b=b[1].headline
+    )
     ok = upload(
         client,
         where.channel,
@@ -261,6 +300,7 @@ def _post_compare(runtime: Runtime, client, where: Where, first, second, request
         png,
         filename=f"{answers.file_stem(first.lookup)}-vs-{answers.safe_id(second.lookup)}.png",
         title=m.COMPARE_CHART_TITLE.format(a=names[0], b=names[1]),
+        alt_txt=alt,
     )
     if not ok:
         _say(client, where, m.UPLOAD_FAILED)

@@ -25,6 +25,8 @@ SLACK_RATE_LIMITED = (
 PROVIDER_ERROR = ":warning: {message}"
 BAD_INPUT = ":warning: {message}"
 RATE_LIMITED_SUFFIX = " Try again in {seconds} s."
+TRY_AGAIN_LATER = " Try again in a few minutes."
+ANSWERED = ":white_check_mark: Answered {command}: <{link}|open the answer>"
 
 NOT_IN_CHANNEL = (
     ":wave: I can't post in this channel yet. Invite me with `/invite @{bot}` "
@@ -35,6 +37,13 @@ CHART_FAILED = ":warning: The chart could not be drawn (request id `{request_id}
 UPLOAD_FAILED = ":warning: The chart could not be uploaded to this thread; try `refresh`."
 
 HEADER = "Call quality · {who}"
+AND_MORE = " and {more} more"
+ALSO_AFFECTED = "Also affected: {names}."
+NOT_REPORTED = "{label} does not report: {names}."
+ASKED_BY = "Asked by <@{user}>"
+CALL_AT = "call {date}"
+WINDOW = "window {window}"
+REQUEST = "request `{request_id}`"
 LISTING_HEADER = "{title}"
 LISTING_EMPTY = "No participants found."
 LISTING_MORE = "…and {more} more."
@@ -51,21 +60,95 @@ DETAILS_TITLE = "Details for {who}"
 CHART_TITLE = "Call quality of {who}"
 CHART_ALT = "Time series of the call quality metrics of {who}: {headline}"
 COMPARE_CHART_TITLE = "{a} vs {b}"
+COMPARE_CHART_ALT = (
+    "Side-by-side time series of the call quality of {a} and {b}, same scales. {a}: {head_a}. "
+    "{b}: {head_b}."
+)
+FOCUS_CHART_TITLE = "{what} of {who}"
+FOCUS_CHART_ALT = "Time series of the {what} of {who}: {said}"
 
 FOLLOWUP_HELP = (
-    "*Ask in this thread* (no need to mention me):\n"
-    "• `audio` / `video`: the figures for that media, send and receive\n"
-    "• `network`: connection type, relay, transport, location\n"
+    "*Ask in this thread* (no need to mention me), or use the buttons on the card:\n"
+    "• `audio` / `video`: that media's problems with their times, then its figures\n"
+    "• `network`: connection type, relay, transport (location only to you)\n"
     "• `device`: device, OS, browser and SDK\n"
     "• `events`: joins, leaves, reconnects, device changes\n"
     "• `raw`: the normalized report as a JSON file\n"
     "• `chart <metric>`: one metric, or one media, over time ({metrics})\n"
-    "• `last 10m` or `window <from> <to>`: look again over another window, once (the other "
-    "answers here keep to the thread's own window)\n"
-    "• `refresh`: look again now\n"
+    "• `last 10m` or `window <from> <to>`: the card and its chart switch to that window\n"
+    "• `refresh`: look again now; the card and its chart are updated in place\n"
     "• `compare <ids>`: another participant of the same provider, side by side (ids within "
-    "this thread's call or session are enough)"
+    "this thread's call or session are enough)\n"
+    "• `glossary`: what MOS, jitter, RTT, send/receive and TURN mean"
 )
+THREAD_WORDS = (
+    "Ask here, no mention needed: `audio` `video` `network` `device` `events` `chart <metric>` "
+    "`compare <ids>` `last 10m` `refresh` `raw` `glossary` · `help` explains each · or use the "
+    "buttons on the card."
+)
+NOT_UNDERSTOOD = (
+    "I did not understand {text}. In this thread I answer `audio`, `video`, `network`, "
+    "`device`, `events`, `chart <metric>`, `compare <ids>`, `last 10m`, `refresh`, `raw` and "
+    "`glossary`; `help` explains each."
+)
+GLOSSARY_TITLE = "*What the words mean*"
+GLOSSARY = {
+    "mos": "*MOS* (mean opinion score): call quality on a 1-5 scale; 4 or more is good, "
+    "below 3.1 is poor.",
+    "jitter": "*Jitter*: how unevenly packets arrive, in ms; above 30 ms audio starts to break up.",
+    "rtt": "*RTT* (round-trip time): how long a packet takes there and back, in ms; above "
+    "400 ms people talk over each other.",
+    "loss": "*Packet loss*: the share of packets that never arrived; above 5 % audio and video "
+    "break up.",
+    "send": "*Send / receive*: what this participant published (its uplink) / what it got from "
+    "the others (its downlink, or the senders' uplinks).",
+    "turn": "*TURN relay*: media went through a relay server instead of directly, usually "
+    "because of a firewall; it adds delay, more so over TCP.",
+}
+GLOSSARY_WORDS = {  # words in a question -> glossary entry
+    "mos": "mos",
+    "quality": "mos",
+    "score": "mos",
+    "jitter": "jitter",
+    "rtt": "rtt",
+    "latency": "rtt",
+    "round-trip": "rtt",
+    "delay": "rtt",
+    "loss": "loss",
+    "send": "send",
+    "receive": "send",
+    "uplink": "send",
+    "downlink": "send",
+    "turn": "turn",
+    "relay": "turn",
+    "relayed": "turn",
+}
+FIGURES = "*Figures*"
+NO_NETWORK_FACTS = "The provider reported nothing about the network."
+NO_DEVICE_FACTS = "The provider reported nothing about the device."
+PRIVATE_NETWORK = ":lock: *Only you can see this* (`SHOW_LOCATION=true` shows it in the channel):"
+
+BUTTON_REFRESH = "Refresh"
+BUTTON_AUDIO = "Audio"
+BUTTON_VIDEO = "Video"
+BUTTON_NETWORK = "Network"
+BUTTON_COMPARE = "Compare…"
+BUTTON_GLOSSARY = "What do these mean?"
+BUTTON_OPEN = "Open in {label}"
+COMPARE_TITLE = "Compare"
+COMPARE_SUBMIT = "Compare"
+COMPARE_LABEL = "The other participant"
+COMPARE_PLACEHOLDER = "its ids, as in a command"
+COMPARE_HINT = "Ids within this thread's call or session are enough (a user id, a participant id)."
+COMPARE_EMPTY = "Type the other participant's ids."
+
+CHANGE_REFRESH = ":arrows_counterclockwise: Refreshed by <@{user}> at {when}: {change}."
+CHANGE_WINDOW = ":arrows_counterclockwise: Window {window}, by <@{user}>: {change}."
+WAS_NOW = "was {old}, now {new}"
+STILL = "still {new}"
+NOW = "now {new}"
+CARD_UPDATED = "{change} <{link}|The card> and its chart are updated."
+
 UNKNOWN_METRIC = "I can't chart `{word}`. Try one of: {metrics}."
 NO_SUCH_MEDIA = "No {media} figures were reported for this participant."
 NO_REPORT_IN_THREAD = (
@@ -87,10 +170,9 @@ FIELD_DEVICE = "*Device*"
 FIELD_NETWORK = "*Network*"
 FIELD_LOCATION = "*Location*"
 FIELD_PATH = "*Media path*"
-FIELD_TIME = "*Joined*"
+FIELD_TIME = "*In the call*"
 RELAYED = "relayed via TURN"
 DIRECT = "direct (no relay)"
-UNKNOWN_VALUE = "unknown"
 
 CONTEXT = "{label} · {command}{window} · request `{request_id}`"
 

@@ -7,6 +7,7 @@ escaped; IP addresses are never read.
 
 from __future__ import annotations
 
+from bot import blocks as b
 from bot import render
 from bot.grading import Grade, Verdict
 from bot.overview import Overview, Ranked
@@ -35,7 +36,7 @@ def _context(text: str) -> dict:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(text)}]}
 
 
-def _cut(text: str, limit: int = render.SECTION_LIMIT) -> str:
+def _cut(text: str, limit: int = b.SECTION_LIMIT - 100) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -105,7 +106,7 @@ def blocks(
     out: render.Blocks = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": header[: render.HEADER_LIMIT], "emoji": True},
+            "text": {"type": "plain_text", "text": header[: b.HEADER_LIMIT], "emoji": True},
         },
         _section("\n".join(lines) if lines else NOBODY),
     ]

@@ -13,10 +13,12 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import blocks as b
 from bot import messages as m
 from bot.grading import Finding, Grade, Verdict, between
+from bot.grading import words as w
 from providers.base import Lookup
-from providers.errors import CallQualityError, RateLimitedError
+from providers.errors import CallQualityError, RateLimitedError, UnavailableError
 from providers.models import LABELS, Direction, Listing, Media, Report
 
 METADATA_EVENT = "callquality_result"
@@ -24,8 +26,6 @@ METADATA_SCHEMA = 1
 MAX_TOP_FINDINGS = 3
 MAX_EVENTS = 20
 MAX_LISTING_ROWS = 20
-SECTION_LIMIT = 2900  # Slack allows 3000 characters per section text; keep a margin
-HEADER_LIMIT = 150
 
 Blocks = list[dict[str, Any]]
 
@@ -64,16 +64,8 @@ def code(text: object) -> str:
     return f"`{escape(str(text).replace('`', chr(39)))}`"
 
 
-def _cut(text: str, limit: int = SECTION_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(text)}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _cut(text)}]}
+def _sections(text: str) -> Blocks:
+    return b.as_dicts(b.sections(text))
 
 
 def _when(value: datetime | None) -> str | None:
@@ -82,7 +74,7 @@ def _when(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _duration(seconds: float | None) -> str | None:
+def duration_text(seconds: float | None) -> str | None:
     if seconds is None or seconds < 0:
         return None
     minutes, secs = divmod(int(round(seconds)), 60)
@@ -101,9 +93,9 @@ def who(report: Report) -> str:
     return report.participant_name
 
 
-def _split_headline(verdict: Verdict) -> str:
+def split_headline(verdict: Verdict, headline: str | None = None) -> str:
     """The headline without a leading "Poor:" (the grade word is shown next to the emoji)."""
-    text = verdict.headline.strip()
+    text = (verdict.headline if headline is None else headline).strip()
     word = verdict.grade.word
     for sep in (":", " -", " —", "."):
         if text.lower().startswith(word.lower() + sep):
@@ -111,12 +103,18 @@ def _split_headline(verdict: Verdict) -> str:
     return text
 
 
-def verdict_line(verdict: Verdict) -> str:
+def verdict_line(verdict: Verdict, short: bool = False) -> str:
+    """The marker, the grade word and the headline. `short` leaves out the headline's
+    "; not available: ..." tail, for a card that says it on a line of its own."""
+    headline = verdict.headline
+    tail = w.not_seen(verdict.unknown) if verdict.unknown else None
+    if short and tail and tail in headline:
+        headline = headline.replace(tail, "")
     if verdict.limited and verdict.grade == Grade.GOOD:
         # "No problem in what Stream reports (...)" is the grade word here: never a green Good.
-        lead, _, rest = verdict.headline.partition(": ")
+        lead, _, rest = headline.partition(": ")
         return f"{verdict.emoji} *{escape(lead)}*" + (f": {escape(rest)}" if rest else "")
-    rest = _split_headline(verdict)
+    rest = split_headline(verdict, headline)
     return f"{verdict.emoji} *{verdict.grade.word}*" + (f": {escape(rest)}" if rest else "")
 
 
@@ -124,7 +122,7 @@ def finding_line(finding: Finding) -> str:
     return f"{finding.grade.emoji} {escape(finding.text)}"
 
 
-def _component(finding: Finding) -> str:
+def component(finding: Finding) -> str:
     """ "packet loss on receive (audio)": what a finding graded, without the figures."""
     label = LABELS.get(finding.metric, finding.metric.replace("_", " "))
     side = f" on {finding.direction.value}" if finding.direction else ""
@@ -143,94 +141,28 @@ def context_line(label: str, command: str, window_text: str | None, request_id: 
     )
 
 
-# --- participant facts -------------------------------------------------------------------------
-
-
-def facts(report: Report) -> list[dict[str, str]]:
-    """Who the participant was, as Block Kit section fields. Never includes the IP address."""
-    p, c, n = report.participant, report.client, report.network
-    name = escape(who(report))
-    if p.user_id and p.user_id != who(report):
-        name += f" ({code(p.user_id)})"
-    os_text = " ".join(x for x in (c.os, c.os_version) if x) or None
-    browser = " ".join(x for x in (c.browser, c.browser_version) if x) or None
-    sdk = " ".join(x for x in (c.sdk_name, c.sdk_version) if x) or None
-    device = _join(c.device, os_text, browser or sdk)
-    if c.is_mobile and device and "mobile" not in device.lower():
-        device += " (mobile)"
-    network = _join(n.network_type, n.org)
-    location = _join(n.city, n.country, sep=", ")
-    if n.relayed is None and not n.transport:
-        path = None
-    else:
-        relay = {True: m.RELAYED, False: m.DIRECT, None: None}[n.relayed]
-        path = _join(relay, n.transport.upper() if n.transport else None)
-    joined = _join(_when(p.joined_at), _duration(p.duration_s))
-    rows = [
-        (m.FIELD_NAME, name),
-        (m.FIELD_DEVICE, device),
-        (m.FIELD_NETWORK, network),
-        (m.FIELD_LOCATION, location),
-        (m.FIELD_PATH, path),
-        (m.FIELD_TIME, joined),
-    ]
-    return [
-        {"type": "mrkdwn", "text": _cut(f"{label}\n{value or m.UNKNOWN_VALUE}", 1900)}
-        for label, value in rows
-    ]
-
-
 # --- the result messages -----------------------------------------------------------------------
 
 
-def summary(
-    report: Report,
-    verdict: Verdict,
-    *,
-    label: str,
-    command: str,
-    window_text: str | None,
-    request_id: str,
-) -> tuple[str, Blocks]:
-    """The parent message: grade and cause first, then who, then where the data came from."""
-    person = who(report)
-    header = _cut(m.HEADER.format(who=person), HEADER_LIMIT)
-    blocks: Blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
-        _section(verdict_line(verdict)),
-    ]
-    problems = _problems(verdict)[:MAX_TOP_FINDINGS]
-    if problems:
-        blocks.append(_section("\n".join(finding_line(f) for f in problems)))
-    elif verdict.grade == Grade.UNKNOWN and verdict.unknown:
-        unknown = "\n".join(f"• {escape(u)}" for u in verdict.unknown[:5])
-        blocks.append(_section(f"{m.UNKNOWN}\n{unknown}"))
-    blocks.append({"type": "section", "fields": facts(report)})
-    blocks.append(_context(context_line(label, command, window_text, request_id)))
-    text = f"{verdict.word}: {_split_headline(verdict)} ({person})"
-    if verdict.limited and verdict.grade == Grade.GOOD:
-        text = f"{verdict.headline} ({person})"
-    return escape(_cut(text, 300)), blocks
-
-
 def details(report: Report, verdict: Verdict) -> tuple[str, Blocks]:
-    """The thread reply under the parent: every finding, what is unknown, events."""
+    """The first thread reply: every finding, what is unknown, events, and what can be asked."""
     # Problems in full; the components that stayed good in one line, so the problems are not
-    # pushed past Slack's section limit by a long list of good news.
+    # buried under a long list of good news.
     problems = [f for f in verdict.findings if f.grade != Grade.GOOD]
     good = [f for f in verdict.findings if f.grade == Grade.GOOD]
     lines = [finding_line(f) for f in problems]
     if good:
-        names = ", ".join(dict.fromkeys(_component(f) for f in good))
+        names = ", ".join(dict.fromkeys(component(f) for f in good))
         lines.append(f"{Grade.GOOD.emoji} {m.STAYED_GOOD.format(names=escape(names))}")
-    blocks: Blocks = [_section(m.ALL_FINDINGS + "\n" + "\n".join(lines or [m.NO_FINDINGS]))]
+    blocks: Blocks = _sections(m.ALL_FINDINGS + "\n" + "\n".join(lines or [m.NO_FINDINGS]))
     unknown = list(dict.fromkeys([*verdict.unknown, *report.missing]))
     if unknown:
-        blocks.append(_section(m.UNKNOWN + "\n" + "\n".join(f"• {escape(u)}" for u in unknown)))
-    blocks.append(_section(m.EVENTS + "\n" + events_text(report)))
+        blocks += _sections(m.UNKNOWN + "\n" + "\n".join(f"• {escape(u)}" for u in unknown))
+    blocks += _sections(m.EVENTS + "\n" + events_text(report))
     if report.notes:
-        blocks.append(_section(m.NOTES + "\n" + "\n".join(f"• {escape(n)}" for n in report.notes)))
-    return m.DETAILS_TITLE.format(who=escape(who(report))), blocks
+        blocks += _sections(m.NOTES + "\n" + "\n".join(f"• {escape(n)}" for n in report.notes))
+    blocks += b.as_dicts([b.context(m.THREAD_WORDS)])
+    return m.DETAILS_TITLE.format(who=escape(who(report))), blocks[: b.MAX_BLOCKS]
 
 
 def events_text(report: Report) -> str:
@@ -248,48 +180,53 @@ def events_text(report: Report) -> str:
 
 
 def listing(result: Listing, *, label: str, command: str, request_id: str) -> tuple[str, Blocks]:
-    """A parent message listing participants (or sessions), each with the command to grade it."""
+    """A parent message listing participants (or sessions): one line each, with the command
+    that grades it in a copyable code span."""
     # A header is plain text: backticks around ids would show literally.
     plain_title = result.title.replace("`", "")
-    title = _cut(m.LISTING_HEADER.format(title=plain_title), HEADER_LIMIT)
     rows = result.rows[:MAX_LISTING_ROWS]
     lines = []
     for row in rows:
         name = f"*{escape(row.name)}*" if row.name else code(row.id)
-        bits = _join(_when(row.joined_at), _duration(row.duration_s))
+        bits = _join(_when(row.joined_at), duration_text(row.duration_s))
         line = f"• {name}" + (f" · {bits}" if bits else "")
-        line += (
-            f"\n      {code(row.command)}"
-            if row.command
-            else (f" {code(row.id)}" if row.name else "")
-        )
+        if row.command:
+            line += f"\n      {code(row.command)}"
+        elif row.name:
+            line += f" {code(row.id)}"
         lines.append(line)
     total = result.total if result.total is not None else len(result.rows)
     if total > len(rows):
         lines.append(m.LISTING_MORE.format(more=total - len(rows)))
     body = (m.LISTING_PICK + "\n" + "\n".join(lines)) if rows else m.LISTING_EMPTY
-    blocks: Blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}},
-        _section(body),
-    ]
+    out = [b.header(m.LISTING_HEADER.format(title=plain_title)), *b.sections(body)]
     if result.notes:
-        blocks.append(_section("\n".join(f"• {escape(n)}" for n in result.notes)))
-    blocks.append(_context(context_line(label, command, None, request_id)))
-    return escape(_cut(f"{plain_title}: {total} found", 300)), blocks
+        out += b.sections("\n".join(f"• {escape(n)}" for n in result.notes))
+    out.append(b.context(context_line(label, command, None, request_id)))
+    return escape(b.shorten(f"{plain_title}: {total} found", 300)), b.as_dicts(out)
 
 
-def metadata(lookup: Lookup, request_id: str) -> dict[str, Any]:
-    """Thread context carried by the parent message: the command words, never secrets or IPs."""
-    return {
-        "event_type": METADATA_EVENT,
-        "event_payload": {
-            "schema": METADATA_SCHEMA,
-            "provider": lookup.provider,
-            "args": list(lookup.args),
-            "window": lookup.window_text,
-            "request_id": request_id,
-        },
+def metadata(
+    lookup: Lookup,
+    request_id: str,
+    *,
+    grade: Grade | None = None,
+    asked_by: str | None = None,
+) -> dict[str, Any]:
+    """Thread context carried by the parent message: the command words, the grade shown and
+    who asked; never secrets or addresses."""
+    payload: dict[str, Any] = {
+        "schema": METADATA_SCHEMA,
+        "provider": lookup.provider,
+        "args": list(lookup.args),
+        "window": lookup.window_text,
+        "request_id": request_id,
     }
+    if grade is not None:
+        payload["grade"] = grade.value
+    if asked_by:
+        payload["asked_by"] = asked_by
+    return {"event_type": METADATA_EVENT, "event_payload": payload}
 
 
 # --- follow-up answers -------------------------------------------------------------------------
@@ -307,8 +244,16 @@ def _number(value: float) -> str:
 
 
 def media_text(report: Report, verdict: Verdict, media: Media) -> str | None:
-    """Per direction p50/p90 of every metric of one media, plus its findings."""
-    lines = []
+    """One media: its problems first, each with its episodes and times, then what stayed good,
+    then the per-direction figures (medians alone would hide a bad stretch)."""
+    found = [f for f in verdict.findings if f.media == media]
+    problems = [f for f in found if f.grade != Grade.GOOD]
+    good = [f for f in found if f.grade == Grade.GOOD]
+    lines = [finding_line(f) for f in problems]
+    if good:
+        names = ", ".join(dict.fromkeys(component(f) for f in good))
+        lines.append(f"{Grade.GOOD.emoji} {m.STAYED_GOOD.format(names=escape(names))}")
+    figures = []
     for direction in (Direction.SEND, Direction.RECEIVE):
         rows = []
         for series in report.find(media=media, direction=direction):
@@ -321,14 +266,12 @@ def media_text(report: Report, verdict: Verdict, media: Media) -> str | None:
                 f"p90 {_number(_percentile(values, 0.9))} {escape(series.unit)}{est}"
             )
         if rows:
-            lines.append(f"*{media.value.capitalize()} {m.DIRECTION_WORD[direction.value]}*")
-            lines.extend(rows)
-    found = [f for f in verdict.findings if f.media == media]
-    if not lines and not found:
+            figures.append(f"*{media.value.capitalize()} {m.DIRECTION_WORD[direction.value]}*")
+            figures.extend(rows)
+    if not figures and not found:
         return None
-    if found:
-        lines.append("")
-        lines.extend(finding_line(f) for f in found)
+    if figures:
+        lines += ["", m.FIGURES, *figures] if lines else figures
     return "\n".join(lines)
 
 
@@ -337,13 +280,23 @@ def _plain(*parts: object, sep: str = " · ") -> str | None:
     return sep.join(got) if got else None
 
 
-def network_text(report: Report) -> str:
+def _rows(rows: list[tuple[str, str | None]]) -> list[str]:
+    """`• *Name*: value` for the rows that are known."""
+    return [f"• *{k}*: {escape(v)}" for k, v in rows if v]
+
+
+def network_text(report: Report, show_location: bool = False) -> str:
+    """The network answer for the channel: city, ISP and user agent only with
+    `show_location` (see `private_network_text`)."""
     n = report.network
     kbps = "{:.0f} kbps".format
     rows = [
         ("Type", n.network_type),
-        ("Provider", _plain(n.org, f"AS{n.asn}" if n.asn else None)),
-        ("Location", _plain(n.city, n.region, n.country, sep=", ")),
+        ("Provider", _plain(n.org, f"AS{n.asn}" if n.asn else None) if show_location else None),
+        (
+            "Location",
+            _plain(n.city, n.region, n.country, sep=", ") if show_location else n.country,
+        ),
         ("Media path", {True: m.RELAYED, False: m.DIRECT, None: None}[n.relayed]),
         ("Transport", n.transport.upper() if n.transport else None),
         ("Candidates", _plain(n.local_candidate_type, n.remote_candidate_type, sep=" → ")),
@@ -356,7 +309,7 @@ def network_text(report: Report) -> str:
             kbps(n.available_incoming_kbps) if n.available_incoming_kbps is not None else None,
         ),
     ]
-    lines = [f"• *{k}*: {escape(v) if v else m.UNKNOWN_VALUE}" for k, v in rows]
+    lines = _rows(rows) or [m.NO_NETWORK_FACTS]
     for series in report.find(media=Media.CONNECTION):
         values = [v for _, v in series.points()]
         if values:
@@ -365,6 +318,20 @@ def network_text(report: Report) -> str:
                 f"{_number(_percentile(values, 0.5))} {escape(series.unit)}"
             )
     return "\n".join(lines)
+
+
+def private_network_text(report: Report) -> str | None:
+    """What only the person who asked sees when SHOW_LOCATION is off: city, ISP, user agent
+    and custom id. None when the provider reported none of them."""
+    n, c, p = report.network, report.client, report.participant
+    rows = [
+        ("Location", _plain(n.city, n.region, n.country, sep=", ") if n.city or n.region else None),
+        ("Provider", _plain(n.org, f"AS{n.asn}" if n.asn else None)),
+        ("User agent", c.user_agent),
+        ("Custom id", p.custom_id),
+    ]
+    lines = _rows(rows)
+    return (m.PRIVATE_NETWORK + "\n" + "\n".join(lines)) if lines else None
 
 
 def device_text(report: Report) -> str:
@@ -377,7 +344,7 @@ def device_text(report: Report) -> str:
         ("Mobile", {True: "yes", False: "no", None: None}[c.is_mobile]),
         ("CPU cores", f"{c.cpus:g}" if c.cpus is not None else None),
     ]
-    lines = [f"• *{k}*: {escape(v) if v else m.UNKNOWN_VALUE}" for k, v in rows]
+    lines = _rows(rows) or [m.NO_DEVICE_FACTS]
     limited = sorted({lim.reason for lim in report.limitations if lim.reason not in ("none", "")})
     if limited:
         lines.append(f"• *Encoder limited by*: {escape(', '.join(limited))}")
@@ -399,6 +366,8 @@ def error_text(err: CallQualityError) -> str:
     text = escape(str(err))
     if isinstance(err, RateLimitedError) and "try again" not in text.lower():
         text += m.rate_limited(err.retry_after)
+    elif isinstance(err, UnavailableError) and "try again" not in text.lower():
+        text += m.TRY_AGAIN_LATER
     return m.PROVIDER_ERROR.format(message=text)
 
 
@@ -408,6 +377,15 @@ def input_error_text(err: CallQualityError) -> str:
     return m.BAD_INPUT.format(message=escape(str(err))) + (f"\n{usage}" if usage else "")
 
 
-def raw_json(report: Report) -> bytes:
-    """The normalized report for the `raw` follow-up (the model never dumps the IP address)."""
-    return json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=True).encode()
+PRIVATE_FIELDS = {
+    "network": {"city", "region", "org", "asn"},
+    "client": {"user_agent"},
+    "participant": {"custom_id"},
+}
+
+
+def raw_json(report: Report, show_location: bool = False) -> bytes:
+    """The normalized report for the `raw` follow-up. The model never dumps the IP address;
+    city, ISP, user agent and custom id stay out unless `show_location`."""
+    data = report.model_dump(mode="json", exclude=None if show_location else PRIVATE_FIELDS)
+    return json.dumps(data, indent=2, sort_keys=True).encode()

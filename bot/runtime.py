@@ -98,6 +98,9 @@ class ThreadContext:
     args: tuple[str, ...]
     window: str | None
     request_id: str | None
+    card_ts: str | None = None  # the message carrying the metadata (the card)
+    grade: str | None = None  # the grade the card shows
+    asked_by: str | None = None  # the Slack user who asked
 
 
 @dataclass

@@ -44,6 +44,7 @@ class Where:
     thread_ts: str | None = None
     respond: Respond | None = None
     user: str | None = None
+    working_ts: str | None = None  # a message wearing the :eyes: reaction while we work
 
 
 def _slack_error(exc: SlackApiError) -> str:
@@ -90,8 +91,9 @@ def upload(
     alt_txt: str | None = None,
     attempts: int = UPLOAD_ATTEMPTS,
     sleep: Callable[[float], None] = time.sleep,
-) -> bool:
-    """Upload `data` into the thread. Retried: the raw upload step has no SDK retry handler."""
+) -> str | None:
+    """Upload `data` into the thread; the file's id, None when it failed. Retried: the raw
+    upload step has no SDK retry handler."""
     kwargs: dict[str, Any] = {
         "channel": channel,
         "thread_ts": thread_ts,
@@ -105,8 +107,8 @@ def upload(
         if attempt:
             sleep(UPLOAD_BACKOFF_S * 2 ** (attempt - 1))
         try:
-            client.files_upload_v2(**kwargs)
-            return True
+            resp = client.files_upload_v2(**kwargs)
+            return str((resp.get("file") or {}).get("id") or "") or filename
         except SlackApiError as exc:
             error = _slack_error(exc)
             if error in NOT_IN_CHANNEL_ERRORS:
@@ -114,7 +116,7 @@ def upload(
             log.warning("upload of %s failed (attempt %d): %s", filename, attempt + 1, error)
         except (SlackClientError, urllib.error.URLError, OSError) as exc:
             log.warning("upload of %s failed (attempt %d): %s", filename, attempt + 1, exc)
-    return False
+    return None
 
 
 def tell(client: WebClient, where: Where, text: str) -> None:
@@ -129,6 +131,59 @@ def tell(client: WebClient, where: Where, text: str) -> None:
         log.warning("cannot post in channel %s: the bot is not a member", where.channel)
 
 
+def tell_privately(client: WebClient, where: Where, text: str) -> None:
+    """A message only the person who asked sees: through response_url for a slash command,
+    chat.postEphemeral (in the thread) otherwise; in the thread when nobody is known."""
+    if where.respond is not None or not where.user:
+        tell(client, where, text)
+        return
+    kwargs: dict[str, Any] = {"channel": where.channel, "user": where.user, "text": text}
+    if where.thread_ts:
+        kwargs["thread_ts"] = where.thread_ts
+    try:
+        client.chat_postEphemeral(**kwargs)
+    except SlackApiError as exc:
+        log.warning("could not tell %s privately: %s", where.user, _slack_error(exc))
+
+
+def react(client: WebClient, channel: str, ts: str, name: str, *, add: bool = True) -> None:
+    """Add (or take back) a reaction; best effort: a missing scope must not stop an answer."""
+    try:
+        if add:
+            client.reactions_add(channel=channel, timestamp=ts, name=name)
+        else:
+            client.reactions_remove(channel=channel, timestamp=ts, name=name)
+    except SlackClientError as exc:
+        log.info("reaction %s on %s not changed: %s", name, ts, exc)
+
+
+def permalink(client: WebClient, channel: str, ts: str) -> str | None:
+    try:
+        return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+    except (SlackClientError, KeyError) as exc:
+        log.info("no permalink for %s: %s", ts, exc)
+        return None
+
+
+def bot_files(client: WebClient, channel: str, thread_ts: str, name: str) -> list[str]:
+    """Ids of the files named `name` that the bot shared into the thread."""
+    out: list[str] = []
+    cursor = None
+    for _ in range(REPLIES_PAGES):
+        kwargs: dict[str, Any] = {"limit": REPLIES_PAGE}
+        if cursor:
+            kwargs["cursor"] = cursor
+        resp = client.conversations_replies(channel=channel, ts=thread_ts, **kwargs)
+        for message in resp.get("messages") or []:
+            if not message.get("bot_id"):
+                continue
+            out += [f["id"] for f in message.get("files") or [] if f.get("name") == name]
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    return out
+
+
 def context_from_message(
     message: dict[str, Any], channel: str, thread_ts: str
 ) -> ThreadContext | None:
@@ -141,15 +196,21 @@ def context_from_message(
         return None
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         return None
-    window = payload.get("window")
-    rid = payload.get("request_id")
+
+    def text(key: str) -> str | None:
+        value = payload.get(key)
+        return value if isinstance(value, str) else None
+
     return ThreadContext(
         channel=channel,
         thread_ts=thread_ts,
         provider=provider,
         args=tuple(args),
-        window=window if isinstance(window, str) else None,
-        request_id=rid if isinstance(rid, str) else None,
+        window=text("window"),
+        request_id=text("request_id"),
+        card_ts=message.get("ts") if isinstance(message.get("ts"), str) else None,
+        grade=text("grade"),
+        asked_by=text("asked_by"),
     )
 
 
@@ -192,8 +253,9 @@ def thread_context(
     return None
 
 
-def remember(runtime: Runtime, ctx: ThreadContext) -> None:
-    """Prime the context cache when we post a summary (the first one in a thread wins)."""
+def remember(runtime: Runtime, ctx: ThreadContext, *, replace: bool = False) -> None:
+    """Prime the context cache when we post a card (the first one in a thread wins), or
+    replace it when the card was updated."""
     key = (ctx.channel, ctx.thread_ts)
-    if runtime.threads.get(key) is None:
+    if replace or runtime.threads.get(key) is None:
         runtime.threads.set(key, ctx)

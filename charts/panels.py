@@ -145,3 +145,23 @@ def resolve_focus(focus: str | None) -> tuple[tuple[str, ...], frozenset[Media] 
     if key in FOCUS_PANELS:
         return FOCUS_PANELS[key]
     return (key,), None
+
+
+FOCUS_TITLES = {"audio": "Audio", "video": "Video", "network": "Network (loss, jitter, RTT)"}
+
+
+def focus_title(focus: str) -> str:
+    """What a focused chart shows, for its title: "Packet loss", "Audio"."""
+    key = focus_key(focus) or focus
+    if key in FOCUS_TITLES:
+        return FOCUS_TITLES[key]
+    return PANELS[key].title if key in PANELS else focus
+
+
+def focus_metrics(focus: str) -> set[str]:
+    """The metric values (and pseudo-metrics) a focus covers, to pick the findings about it."""
+    keys, media = resolve_focus(focus)
+    names = {metric.value for k in keys for metric in PANELS[k].metrics}
+    if any(k in ("fps", "resolution", "bitrate") for k in keys):
+        names |= {"quality_limitation", "freeze"}
+    return names

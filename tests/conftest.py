@@ -188,6 +188,70 @@ class RunningBot:
             headers["x-slack-retry-reason"] = "http_timeout"
         return self.http.post(self.url, content=body, headers=headers)
 
+    def interaction(self, payload: dict[str, Any]) -> httpx.Response:
+        """An interactivity request (block_actions, view_submission), signed like Slack's."""
+        body = urlencode({"payload": json.dumps(payload)})
+        headers = self.signed_headers(body, "application/x-www-form-urlencoded")
+        return self.http.post(self.url, content=body, headers=headers)
+
+    @staticmethod
+    def _from(user: str) -> dict[str, Any]:
+        return {
+            "team": {"id": TEAM_ID, "domain": "test"},
+            "user": {"id": user, "username": "oncall", "team_id": TEAM_ID},
+            "api_app_id": "ACQAPP001",
+            "token": "legacy-verification-token",
+        }
+
+    def click(
+        self, message: Any, action_id: str, *, user: str = USER, channel: str = CHANNEL
+    ) -> httpx.Response:
+        """A click on the button `action_id` of `message` (a stub Message)."""
+        element = next(
+            e
+            for block in message.blocks or []
+            if block.get("type") == "actions"
+            for e in block["elements"]
+            if e["action_id"] == action_id
+        )
+        api = message.as_api(with_metadata=False)
+        container = {"type": "message", "message_ts": message.ts, "channel_id": channel}
+        if message.thread_ts:
+            container["thread_ts"] = message.thread_ts
+        action = {
+            "type": "button",
+            "action_id": action_id,
+            "block_id": "callquality_card_actions",
+            "text": element["text"],
+            "action_ts": str(time.time()),
+        }
+        for key in ("value", "url"):
+            if key in element:
+                action[key] = element[key]
+        return self.interaction(
+            {
+                **self._from(user),
+                "type": "block_actions",
+                "container": container,
+                "trigger_id": "1234.5678.trigger",
+                "channel": {"id": channel, "name": "incident"},
+                "message": api,
+                "response_url": self.slack.response_url("click"),
+                "actions": [action],
+            }
+        )
+
+    def submit_view(self, view: dict[str, Any], values: dict[str, Any], user: str = USER):
+        """A view_submission of the modal `view` (as opened) with its input `values`."""
+        return self.interaction(
+            {
+                **self._from(user),
+                "type": "view_submission",
+                "trigger_id": "1234.5678.submit",
+                "view": {**view, "id": "V0001", "state": {"values": values}},
+            }
+        )
+
     def message(
         self,
         text: str,

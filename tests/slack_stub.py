@@ -1,11 +1,13 @@
 """A local HTTP stub of the Slack Web API (and of response_url webhooks) that records every call.
 
 Serves what the bot uses: auth.test, chat.postMessage (stores messages with their metadata,
-returns channel and ts), chat.postEphemeral, chat.update, conversations.replies (serves the
-stored thread back, metadata only with include_all_metadata like Slack), the three upload
-steps (files.getUploadURLExternal returns an absolute upload_url on this stub), reactions.add,
-`/response/<id>` as a response_url, and apps.connections.open (returns `socket_url`, the
-WebSocket URL of a Socket Mode stub, once a test sets it).
+returns channel and ts), chat.postEphemeral (stored in `ephemerals`), chat.update (rewrites the
+stored message), chat.getPermalink, conversations.replies (serves the stored thread back,
+metadata only with include_all_metadata like Slack, file shares as messages with `files`), the
+three upload steps (files.getUploadURLExternal returns an absolute upload_url on this stub),
+files.delete, reactions.add / reactions.remove (kept in `reactions`), views.open (kept in
+`views`), `/response/<id>` as a response_url, and apps.connections.open (returns `socket_url`,
+the WebSocket URL of a Socket Mode stub, once a test sets it).
 
 Programmable failures: `fail_channels[channel] = "not_in_channel"`, `rate_limit_once` (a set of
 method names answered 429 once), `rate_limits` (method name -> calls in a row answered 429),
@@ -30,6 +32,31 @@ BOT_USER_ID = "UCQBOT01"
 BOT_ID = "BCQBOT01"
 TEAM_ID = "TCQTEAM1"
 RECHECK_S = 0.25
+
+
+def blocks_text(blocks: list[dict[str, Any]] | None) -> str:
+    """Every text in the blocks (sections, fields, context elements, button labels)."""
+    out = []
+
+    def text(value: Any) -> str:
+        return value.get("text", "") if isinstance(value, dict) else str(value or "")
+
+    for block in blocks or []:
+        if "text" in block:
+            out.append(text(block["text"]))
+        out.extend(text(f) for f in block.get("fields", []))
+        out.extend(text(e.get("text")) for e in block.get("elements", []))
+    return "\n".join(out)
+
+
+def buttons(message_blocks: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """The buttons of a message, by action id."""
+    return {
+        e["action_id"]: e
+        for block in message_blocks or []
+        if block.get("type") == "actions"
+        for e in block["elements"]
+    }
 
 
 @dataclass
@@ -60,6 +87,8 @@ class Message:
     thread_ts: str | None = None
     metadata: dict[str, Any] | None = None
     bot_id: str | None = None
+    files: list[dict[str, Any]] | None = None  # a file shared into the thread
+    edits: int = 0  # how many times chat.update rewrote it
 
     def as_api(self, with_metadata: bool) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -74,6 +103,8 @@ class Message:
             out["thread_ts"] = self.thread_ts
         if self.blocks:
             out["blocks"] = self.blocks
+        if self.files:
+            out["files"] = self.files
         if self.metadata:
             out["metadata"] = (
                 self.metadata
@@ -101,6 +132,10 @@ class SlackStub:
         self.messages: list[Message] = []
         self.uploads: dict[str, Upload] = {}
         self.responses: list[dict[str, Any]] = []
+        self.ephemerals: list[dict[str, Any]] = []
+        self.views: list[dict[str, Any]] = []
+        self.reactions: dict[tuple[str, str], set[str]] = {}  # (channel, ts) -> names
+        self.deleted_files: list[str] = []
         self.fail_channels: dict[str, str] = {}
         self.rate_limit_once: set[str] = set()
         self.rate_limits: dict[str, int] = {}  # method -> how many calls in a row get 429
@@ -156,6 +191,7 @@ class SlackStub:
                 m
                 for m in self.messages
                 if m.user == BOT_USER_ID
+                and not m.files
                 and (channel is None or m.channel == channel)
                 and (thread_ts is None or m.thread_ts == thread_ts)
             ]
@@ -163,12 +199,18 @@ class SlackStub:
     def parents(self, channel: str | None = None) -> list[Message]:
         return [m for m in self.posts(channel) if m.thread_ts is None]
 
+    def message(self, channel: str, ts: str) -> Message | None:
+        with self._lock:
+            return next((m for m in self.messages if m.channel == channel and m.ts == ts), None)
+
     def shared_files(self, thread_ts: str | None = None) -> list[Upload]:
         with self._lock:
             return [
                 u
                 for u in self.uploads.values()
-                if u.channel and (thread_ts is None or u.thread_ts == thread_ts)
+                if u.channel
+                and u.file_id not in self.deleted_files
+                and (thread_ts is None or u.thread_ts == thread_ts)
             ]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -298,10 +340,63 @@ class SlackStub:
         return self._post(args)
 
     def _chat_postEphemeral(self, args, raw, path):  # noqa: N802
+        blocks = args.get("blocks")
+        if isinstance(blocks, str):
+            args = {**args, "blocks": json.loads(blocks)}
+        with self._lock:
+            self.ephemerals.append(args)
         return 200, {}, {"ok": True, "message_ts": self.next_ts()}
 
     def _chat_update(self, args, raw, path):
-        return 200, {}, {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        msg = self.message(args.get("channel", ""), args.get("ts", ""))
+        if msg is None:
+            return 200, {}, {"ok": False, "error": "message_not_found"}
+        blocks = args.get("blocks")
+        metadata = args.get("metadata")
+        with self._lock:
+            if "text" in args:
+                msg.text = args["text"]
+            if blocks is not None:
+                msg.blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+            if metadata is not None:
+                msg.metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+            msg.edits += 1
+        return 200, {}, {"ok": True, "channel": msg.channel, "ts": msg.ts}
+
+    def _chat_getPermalink(self, args, raw, path):  # noqa: N802
+        channel, ts = args.get("channel", ""), args.get("message_ts", "")
+        link = f"https://test.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return 200, {}, {"ok": True, "channel": channel, "permalink": link}
+
+    def _reactions_add(self, args, raw, path):
+        with self._lock:
+            key = (args.get("channel", ""), args.get("timestamp", ""))
+            self.reactions.setdefault(key, set()).add(args.get("name", ""))
+        return 200, {}, {"ok": True}
+
+    def _reactions_remove(self, args, raw, path):
+        with self._lock:
+            key = (args.get("channel", ""), args.get("timestamp", ""))
+            self.reactions.get(key, set()).discard(args.get("name", ""))
+        return 200, {}, {"ok": True}
+
+    def _views_open(self, args, raw, path):
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        with self._lock:
+            self.views.append({"trigger_id": args.get("trigger_id"), "view": view})
+        return 200, {}, {"ok": True, "view": {"id": f"V{next(self._ids):08d}", **(view or {})}}
+
+    def _files_delete(self, args, raw, path):
+        with self._lock:
+            self.deleted_files.append(args.get("file", ""))
+            self.messages = [
+                m
+                for m in self.messages
+                if not any(f["id"] == args.get("file") for f in m.files or [])
+            ]
+        return 200, {}, {"ok": True}
 
     def _conversations_replies(self, args, raw, path):
         channel, ts = args.get("channel"), args.get("ts")
@@ -365,6 +460,19 @@ class SlackStub:
                 upload.channel, upload.thread_ts = channel, args.get("thread_ts")
                 upload.title = f.get("title")
                 out.append({"id": upload.file_id, "title": upload.title, "name": upload.filename})
+            if channel and args.get("thread_ts"):
+                # Slack shares a file into a thread as a message of the uploader's.
+                self.messages.append(
+                    Message(
+                        channel,
+                        self.next_ts(),
+                        "",
+                        BOT_USER_ID,
+                        thread_ts=args.get("thread_ts"),
+                        bot_id=BOT_ID,
+                        files=[dict(f) for f in out],
+                    )
+                )
         return 200, {}, {"ok": True, "files": out}
 
     def _response(self, args, raw, path):

@@ -139,7 +139,9 @@ def test_a_replayed_slash_command_is_answered_once(bot: RunningBot, slack: Slack
     assert replay.status_code == 200 and replay.text == ""
     again = bot.command("help")  # another invocation is still answered
     assert "Usage" in again.text
-    assert len(slack.parents(CHANNEL)) == 1 and not slack.responses
+    assert len(slack.parents(CHANNEL)) == 1
+    # The only response_url use: the first invocation's "Looking up..." replaced by its link.
+    assert [r["text"].split(" `")[0] for r in slack.responses] == [":white_check_mark: Answered"]
 
 
 def test_an_event_retried_after_a_restart_is_answered_once(bot: RunningBot, slack: SlackStub):

@@ -11,20 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot import threads
-from tests.conftest import BOT_TOKEN, CHANNEL, SIGNING_SECRET, RunningBot, bot_settings, peer
-from tests.slack_stub import SlackStub
+from tests.conftest import BOT_TOKEN, CHANNEL, SIGNING_SECRET, USER, RunningBot, bot_settings, peer
+from tests.slack_stub import SlackStub, blocks_text
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def blocks_text(blocks: list[dict] | None) -> str:
-    out = []
-    for block in blocks or []:
-        if "text" in block:
-            out.append(block["text"]["text"])
-        out.extend(f["text"] for f in block.get("fields", []))
-        out.extend(e.get("text", "") for e in block.get("elements", []))
-    return "\n".join(out)
 
 
 def test_command_acks_fast_then_posts_verdict_and_chart_in_thread(bot: RunningBot, slack, sandbox):
@@ -43,8 +33,11 @@ def test_command_acks_fast_then_posts_verdict_and_chart_in_thread(bot: RunningBo
     assert parent.blocks[1]["text"]["text"].startswith(
         ":red_circle: *Poor*: packet loss on receive"
     )
-    assert "Grace" in text and "Lisbon, PT" in text
+    assert "Grace" in text and "*Location*\nPT" in text
+    # City, ISP and user agent stay out of the channel unless SHOW_LOCATION=true.
+    assert "Lisbon" not in text and "Mozilla" not in text
     assert f"`{' '.join(words)}`" in text
+    assert f"Asked by <@{USER}>" in text and "<!date^" in text
     # Never the participant's address.
     assert "203.0.113.24" not in json.dumps(parent.blocks) + parent.text
     assert parent.metadata == {
@@ -55,6 +48,8 @@ def test_command_acks_fast_then_posts_verdict_and_chart_in_thread(bot: RunningBo
             "args": words[1:],
             "window": None,
             "request_id": parent.metadata["event_payload"]["request_id"],
+            "grade": "poor",
+            "asked_by": USER,
         },
     }
     assert parent.metadata["event_payload"]["request_id"] in text
@@ -64,6 +59,15 @@ def test_command_acks_fast_then_posts_verdict_and_chart_in_thread(bot: RunningBo
     assert upload.filename == f"callquality-cf-{words[1]}.png"
     details = slack.wait_for(lambda: slack.posts(CHANNEL, thread_ts=parent.ts))
     assert "All findings" in blocks_text(details[0].blocks)
+    # The first thread message says which words and buttons exist.
+    assert (
+        "`refresh`" in blocks_text(details[0].blocks)
+        and "buttons" in details[0].blocks[-1]["elements"][0]["text"]
+    )
+    # The "Looking up…" note becomes a link to the answer.
+    note = slack.wait_for(lambda: slack.responses)[0]
+    assert note["replace_original"] is True and note["response_type"] == "ephemeral"
+    assert f"/archives/{CHANNEL}/p{parent.ts.replace('.', '')}|open the answer>" in note["text"]
 
 
 def test_session_is_posted_ranked_worst_first_with_one_command_per_row(
@@ -221,7 +225,9 @@ def test_burst_of_slow_lookups_is_acked_in_time_and_all_answered(sandbox, slack)
         assert all(status == 200 for status, _ in results)
         assert max(elapsed for _, elapsed in results) < 3.0
         slack.wait_for(lambda: len(slack.parents(CHANNEL)) == 30, timeout=30)
-        assert not slack.responses  # no errors, nobody told to retry
+        # No errors, nobody told to retry: each "Looking up…" note became a link.
+        slack.wait_for(lambda: len(slack.responses) == 30)
+        assert all(r["text"].startswith(":white_check_mark: Answered") for r in slack.responses)
     finally:
         running.close()
 

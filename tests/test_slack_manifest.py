@@ -46,6 +46,7 @@ def test_manifest_declares_what_the_bot_uses():
         "channels:history",
         "groups:history",
         "files:write",
+        "reactions:write",
     }
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["bot_events"] == [

@@ -19,7 +19,7 @@ from bot import redact, server
 from bot.app import build_app
 from bot.runtime import Runtime
 from tests.conftest import BOT_TOKEN, CHANNEL, USER, bot_settings, peer
-from tests.slack_stub import BOT_USER_ID, TEAM_ID, Message, SlackStub
+from tests.slack_stub import BOT_USER_ID, TEAM_ID, Message, SlackStub, blocks_text
 from tests.socket_stub import APP_ID, Received, SocketModeStub
 
 APP_TOKEN = "xapp-1-ACQAPP001-4242-testapptokensecret9f8e7d"
@@ -28,13 +28,7 @@ ACK_WITHIN_S = 3.0  # Slack's deadline for an envelope's ack
 
 
 def text_of(message: Message) -> str:
-    parts = [message.text]
-    for block in message.blocks or []:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        parts.extend(f["text"] for f in block.get("fields", []))
-        parts.extend(e.get("text", "") for e in block.get("elements", []))
-    return "\n".join(parts)
+    return message.text + "\n" + blocks_text(message.blocks)
 
 
 class RawLog(logging.Handler):
@@ -260,8 +254,10 @@ def test_command_is_acked_then_answered_with_grade_and_chart_in_thread(
     assert upload.data.startswith(PNG) and upload.length == len(upload.data)
     details = slack.wait_for(lambda: slack.posts(CHANNEL, thread_ts=parent.ts))
     assert "All findings" in text_of(details[0])
-    # Everything went to the channel: nothing was answered through the response_url.
-    assert not slack.responses
+    # Everything went to the channel; the response_url only turned "Looking up…" into a link.
+    note = slack.wait_for(lambda: slack.responses)
+    assert len(note) == 1 and note[0]["replace_original"] is True
+    assert f"p{parent.ts.replace('.', '')}|open the answer>" in note[0]["text"]
 
     assert_app_token_only_opens_the_connection(socket_bot, raw_log, caplog)
 

@@ -13,19 +13,13 @@ import pytest
 from bot import commands
 from providers.stream_windows import iso
 from tests.conftest import CHANNEL, USER, RunningBot, peer
-from tests.slack_stub import BOT_ID, BOT_USER_ID, Message, SlackStub
+from tests.slack_stub import BOT_ID, BOT_USER_ID, Message, SlackStub, blocks_text
 
 MENTION = f"<@{BOT_USER_ID}>"
 
 
 def text_of(message: Message) -> str:
-    parts = [message.text]
-    for block in message.blocks or []:
-        if "text" in block:
-            parts.append(block["text"]["text"])
-        parts.extend(f["text"] for f in block.get("fields", []))
-        parts.extend(e.get("text", "") for e in block.get("elements", []))
-    return "\n".join(parts)
+    return message.text + "\n" + blocks_text(message.blocks)
 
 
 def answered(slack: SlackStub, thread_ts: str) -> Message:
@@ -168,8 +162,10 @@ def test_raw_export_has_no_ip_address(bot: RunningBot, slack, thread):
     )
     data = json.loads(upload.data)
     assert upload.filename.endswith(".json")
-    assert "ip" not in data["network"] and data["network"]["city"] == "Lisbon"
+    assert "ip" not in data["network"] and data["network"]["country"] == "PT"
     assert b"203.0.113.24" not in upload.data
+    # The file is shared in the channel: no city, ISP or user agent without SHOW_LOCATION.
+    assert b"Lisbon" not in upload.data and b"Mozilla" not in upload.data
 
 
 def test_compare_two_participants(bot: RunningBot, slack, sandbox, thread):
@@ -223,25 +219,41 @@ def track_windows(sandbox, since: int) -> list[tuple[datetime, datetime]]:
     return out
 
 
-def test_window_and_refresh_rerun_the_lookup(bot: RunningBot, slack, sandbox):
+def test_window_and_refresh_update_the_card_in_place(bot: RunningBot, slack, sandbox):
     words = peer(sandbox, "healthy", provider="stream")
     root = command_thread(bot, slack, words)
+    first_chart = slack.shared_files(root)[0]
     before = len(sandbox.servers["stream"].requests)
     # The sandbox call lasts 5 minutes: a shorter `last` shows the window is really applied.
     ask(bot, slack, root, "last 2m")
-    summary = replies_after(slack, root, 1)[0]
-    assert "window `last 2m`" in text_of(summary)
-    assert summary.metadata is None  # the thread keeps its first context
+    note = replies_after(slack, root, 1)[0]
+    assert note.text.startswith(":arrows_counterclockwise: Window `last 2m`")
+    assert "still No problem seen" in note.text and "The card>" in note.text
+    update = slack.calls_to("chat.update")[0]
+    assert update.args["ts"] == root
+    card = slack.message(CHANNEL, root)
+    assert card.edits == 1 and "window `last 2m`" in text_of(card)
+    assert card.metadata["event_payload"]["window"] == "last 2m"  # the thread follows the card
+    assert len(slack.parents(CHANNEL)) == 1
     windows = track_windows(sandbox, before)
     assert windows
     start, end = min(w[0] for w in windows), max(w[1] for w in windows)
     assert abs((end - start) - timedelta(minutes=2)) <= timedelta(milliseconds=2)
-    slack.wait_for(lambda: len(slack.posts(CHANNEL, thread_ts=root)) == 3)
+    # The chart is replaced, not added to.
+    slack.wait_for(lambda: first_chart.file_id in slack.deleted_files)
+    assert len(slack.shared_files(root)) == 1
 
     before = len(sandbox.servers["stream"].requests)
     ask(bot, slack, root, "refresh")
-    slack.wait_for(lambda: len(slack.posts(CHANNEL, thread_ts=root)) == 5, timeout=15)
+    note = replies_after(slack, root, 2)[0]
+    assert note.text.startswith(f":arrows_counterclockwise: Refreshed by <@{USER}> at <!date^")
     assert len(sandbox.servers["stream"].requests) > before
+    assert slack.message(CHANNEL, root).edits == 2
+    assert len(slack.calls_to("chat.update")) == 2 and len(slack.parents(CHANNEL)) == 1
+    # A refresh keeps the window the thread is on now.
+    assert "window `last 2m`" in text_of(slack.message(CHANNEL, root))
+    slack.wait_for(lambda: len(slack.deleted_files) == 2)
+    assert len(slack.shared_files(root)) == 1
 
 
 def test_follow_up_reuses_the_cached_result(bot: RunningBot, slack, sandbox, thread):
@@ -256,8 +268,8 @@ def test_help_follow_up(bot: RunningBot, slack, thread):
     ask(bot, slack, thread, "help")
     reply = replies_after(slack, thread, 1)[0]
     assert "`compare <ids>`" in reply.text and "`chart <metric>`" in reply.text
-    # A window asked for later is answered once; the other answers keep the thread's own.
-    assert "keep to the thread's own window" in reply.text
+    assert "the card and its chart switch to that window" in reply.text
+    assert "`glossary`" in reply.text and "buttons on the card" in reply.text
 
 
 @pytest.mark.parametrize(("key", "form"), [("healthy", 3), ("turn-tcp", 5)])
@@ -269,8 +281,9 @@ def test_window_from_to_in_a_stream_thread(bot: RunningBot, slack, sandbox, key,
     since, until = truth.start + timedelta(seconds=60), truth.start + timedelta(seconds=150)
     before = len(sandbox.servers["stream"].requests)
     ask(bot, slack, root, f"window {iso(since)} {iso(until)}")
-    summary = replies_after(slack, root, 1)[0]
-    assert f"window `since {iso(since)} until {iso(until)}`" in text_of(summary)
+    replies_after(slack, root, 1)
+    card = slack.message(CHANNEL, root)
+    assert f"window `since {iso(since)} until {iso(until)}`" in text_of(card)
     assert track_windows(sandbox, before) == [(since, until)]
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import render
+from bot import blocks, cards, render
 from bot.config import Settings
 from bot.followups import FollowUp, parse
 from bot.grading import Finding, Grade, Verdict
@@ -66,14 +66,13 @@ def verdict() -> Verdict:
     )
 
 
-def test_summary_puts_grade_and_cause_first_escapes_and_omits_the_ip():
-    text, blocks = render.summary(
-        report(),
-        verdict(),
-        label="Cloudflare RealtimeKit",
-        command="cf p-1",
-        window_text=None,
-        request_id="cq-1",
+LOOKUP = Lookup("cf", "participant", (("peer_id", "p-1"),), args=("p-1",))
+
+
+def test_card_puts_grade_and_cause_first_escapes_and_omits_the_ip():
+    settings = Settings(_env_file=None, cloudflare_account_id="acc-1")
+    text, blocks = cards.card(
+        report(), verdict(), lookup=LOOKUP, request_id="cq-1", settings=settings, asked_by="U1"
     )
     assert blocks[0] == {
         "type": "header",
@@ -86,26 +85,107 @@ def test_summary_puts_grade_and_cause_first_escapes_and_omits_the_ip():
             "text": ":red_circle: *Poor*: round-trip time on send (audio), p90 620 ms",
         },
     }
-    assert blocks[2]["text"]["text"] == ":red_circle: RTT on send was &lt;high&gt;"
-    fields = [f["text"] for f in blocks[3]["fields"]]
+    fields = [f["text"] for f in blocks[2]["fields"]]
+    # Unknown facts are left out; the city only with SHOW_LOCATION.
     assert fields == [
         "*Participant*\n&lt;!channel&gt; &amp; Bob (`u1`)",
         "*Device*\niPhone · iOS 17 · Safari (mobile)",
         "*Network*\ncellular",
-        "*Location*\nOslo, NO",
+        "*Location*\nNO",
         "*Media path*\nrelayed via TURN · TCP",
-        "*Joined*\n2026-01-02 03:04 UTC · 2 min 5 s",
+        "*In the call*\n2 min 5 s",
     ]
-    assert blocks[4]["elements"][0]["text"] == (
-        "Cloudflare RealtimeKit · `cf p-1` · request `cq-1`"
+    assert blocks[3]["elements"][0]["text"] == (
+        "Asked by <@U1> · Cloudflare RealtimeKit · call "
+        "<!date^1767323040^{date_short_pretty} {time}|2026-01-02 03:04 UTC> · `cf p-1` · "
+        "request `cq-1`"
     )
+    buttons = blocks[4]
+    assert buttons["type"] == "actions"
+    assert [(e["action_id"], e.get("value")) for e in buttons["elements"]] == [
+        ("callquality_refresh", "refresh"),
+        ("callquality_audio", "audio"),
+        ("callquality_video", "video"),
+        ("callquality_network", "network"),
+        ("callquality_compare", "compare"),
+        ("callquality_glossary", "glossary"),
+        ("callquality_open", None),
+    ]
+    assert buttons["elements"][-1]["url"] == "https://dash.cloudflare.com/acc-1/realtime/kit"
+    assert buttons["elements"][-1]["text"]["text"] == "Open in Cloudflare RealtimeKit"
     assert "198.51.100.7" not in str(blocks) + text
-    assert "<!channel>" not in text
+    assert "<!channel>" not in text and "Oslo" not in str(blocks)
+
+
+def test_card_shows_one_likely_cause_and_the_location_when_allowed():
+    root = Finding("loss_pct", Grade.POOR, "Loss on receive", Media.AUDIO, Direction.RECEIVE)
+    root.cause = "this participant's downlink"
+    mos = Finding("mos", Grade.POOR, "MOS on receive", Media.AUDIO, Direction.RECEIVE)
+    mos.caused_by, mos.cause = root, "the packet loss on receive (audio)"
+    jitter = Finding("jitter_ms", Grade.FAIR, "Jitter", Media.AUDIO, Direction.RECEIVE)
+    jitter.cause = "this participant's downlink"
+    v = Verdict(Grade.POOR, "Poor: packet loss on receive (audio) 12 %", [mos, root, jitter])
+    settings = Settings(_env_file=None, show_location=True)
+    _, blocks = cards.card(report(), v, lookup=LOOKUP, request_id="r", settings=settings)
+    lines = blocks[1]["text"]["text"].splitlines()
+    assert lines[1:] == [
+        "Likely cause: this participant's downlink.",
+        "Also affected: jitter on receive (audio).",
+    ]
+    assert "*Location*\nOslo, NO" in [f["text"] for f in blocks[2]["fields"]]
+    # Without the account id the default dashboard link cannot be built: no link button.
+    assert "callquality_open" not in str(blocks)
+
+
+@pytest.mark.parametrize(
+    ("provider", "ids", "template", "url"),
+    [
+        (
+            "videosdk",
+            (("session", "s 1"), ("participant", "p1")),
+            None,
+            "https://app.videosdk.live/",
+        ),
+        (
+            "videosdk",
+            (("session", "s 1"), ("participant", "p1")),
+            "https://app.videosdk.live/sessions/{session_id}/{participant_id}",
+            "https://app.videosdk.live/sessions/s%201/p1",
+        ),
+        (
+            "stream",
+            (("call_type", "default"), ("call_id", "abc"), ("user_id", "u")),
+            "https://dash.example/{call_type}/{call_id}?user={user_id}",
+            "https://dash.example/default/abc?user=u",
+        ),
+        ("stream", (("call_id", "abc"),), "https://dash.example/{peer_id}", None),
+        ("stream", (("call_id", "abc"),), "javascript:alert({call_id})", None),
+    ],
+)
+def test_dashboard_url_templates(provider, ids, template, url):
+    values = {f"{provider}_dashboard_url": template} if template else {}
+    settings = Settings(_env_file=None, **values)
+    lookup = Lookup(provider, "participant", ids)
+    assert cards.dashboard_url(settings, None, lookup) == url
+
+
+def test_long_text_is_split_between_sentences_never_mid_word():
+    sentence = "Packet loss on receive (audio) averaged 12 % for 2 min 45 s from 14:16:30. "
+    text = "\n".join(sentence * 6 for _ in range(12))
+    pieces = blocks.split_text(text, 3000)
+    assert len(pieces) > 1 and all(len(p) <= 3000 for p in pieces)
+    assert "".join(p.replace("\n", "") for p in pieces).replace(" ", "") == text.replace(
+        "\n", ""
+    ).replace(" ", "")
+    assert all(p.rstrip().endswith(".") for p in pieces)
+    one_line = "word " * 1000
+    assert all(p.endswith("word") for p in blocks.split_text(one_line, 300))
+    assert blocks.shorten("Call quality · a very long name", 20) == "Call quality · a…"
 
 
 def test_metadata_and_raw_export_carry_no_address():
     lookup = Lookup("cf", "participant", (("peer_id", "p-1"),), args=("p-1",))
-    assert render.metadata(lookup, "cq-9") == {
+    assert render.metadata(lookup, "cq-9", grade=Grade.FAIR, asked_by="U1") == {
         "event_type": "callquality_result",
         "event_payload": {
             "schema": 1,
@@ -113,6 +193,8 @@ def test_metadata_and_raw_export_carry_no_address():
             "args": ["p-1"],
             "window": None,
             "request_id": "cq-9",
+            "grade": "fair",
+            "asked_by": "U1",
         },
     }
     assert b"198.51.100.7" not in render.raw_json(report())

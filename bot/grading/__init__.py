@@ -6,6 +6,7 @@ with are exported here, so nothing outside the package imports its modules.
 """
 
 from bot.grading.attribution import attribute, between, receive_problems
+from bot.grading.causes import root_of
 from bot.grading.emodel import estimate_mos, estimated_mos
 from bot.grading.thresholds import (
     HEIGHT_GOOD_PX,
@@ -46,4 +47,5 @@ __all__ = [
     "estimated_mos",
     "grade",
     "receive_problems",
+    "root_of",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import command, mention, once, replies
+from bot.listeners import actions, command, mention, once, replies
 from bot.runtime import Runtime
 
 
@@ -12,4 +12,5 @@ def register(app: App, runtime: Runtime) -> None:
     once.register(app, runtime)  # first: a repeated delivery reaches no listener
     command.register(app, runtime)
     mention.register(app, runtime)
+    actions.register(app, runtime)
     replies.register(app, runtime)  # last: it ends with the catch-all for other subtypes

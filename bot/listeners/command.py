@@ -8,7 +8,7 @@ import logging
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import answers, commands, render
+from bot import answers, commands, followups, render
 from bot import messages as m
 from bot.runtime import Runtime, request_id
 from bot.threads import Where
@@ -33,7 +33,10 @@ def register(app: App, runtime: Runtime) -> None:
             ack(text=m.APOLOGY.format(command=render.code(COMMAND), request_id=rid))
             return
         if isinstance(parsed, commands.Help):
-            ack(text=commands.usage(parsed.topic))
+            text = commands.usage(parsed.topic)
+            if parsed.topic is None:
+                text += "\n\n" + followups.help_text()
+            ack(text=text)
             return
         ack(text=m.LOOKING_UP.format(command=render.code(parsed.command())))
         where = Where(channel=command["channel_id"], respond=respond, user=command.get("user_id"))

@@ -90,6 +90,11 @@ def test_cloudflare_meeting_ended_posts_one_ranked_alert_and_updates_it_on_repea
     assert f"`cf {sid} " in text and "Whole call" in text
     # The worst participant's lookup in the metadata: follow-ups in the thread are about them.
     assert parent.metadata["event_payload"]["args"][0] == sid
+    # The same buttons as a looked-up answer.
+    buttons = [
+        e["value"] for bl in parent.blocks if bl["type"] == "actions" for e in bl["elements"]
+    ]
+    assert {"refresh", "audio", "video", "network"} <= set(buttons)
     upload = slack.wait_for(lambda: slack.shared_files(parent.ts))[0]
     assert upload.data.startswith(b"\x89PNG")
     slack.wait_for(lambda: slack.posts(ALERTS, thread_ts=parent.ts))

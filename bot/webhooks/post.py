@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
+from bot import blocks as b
 from bot import overview_render, render
+from bot.actions import card_buttons
 from bot.overview import Overview
 from bot.threads import post
 from bot.webhooks.store import Messages
@@ -63,6 +65,10 @@ class SlackAlerts:
             alert=True,
         )
         worst = overview.worst
+        if worst is not None and worst.lookup is not None:
+            # The same buttons as a looked-up answer, about the worst participant (whose lookup
+            # is in the message's metadata, so the clicks work after a restart too).
+            blocks = [*blocks, *b.as_dicts([card_buttons(worst.lookup, None)])]
         ts = self.messages.get(call_key)
         if ts is not None:
             self.client.chat_update(channel=self.channel, ts=ts, text=text, blocks=blocks)

@@ -20,21 +20,9 @@ from providers.emulators.cloudflare import CloudflareEmulator
 from providers.emulators.videosdk import SHARED_SESSION
 from providers.sandbox import Sandbox
 from tests.conftest import bot_settings
-from tests.slack_stub import SlackStub
+from tests.slack_stub import SlackStub, blocks_text
 
 ALERTS = "CALERTS01"
-
-
-def blocks_text(blocks: list[dict[str, Any]] | None) -> str:
-    out = []
-    for block in blocks or []:
-        text = block.get("text")
-        if isinstance(text, dict):
-            out.append(text.get("text", ""))
-        for element in block.get("elements") or []:
-            if isinstance(element, dict) and "text" in element:
-                out.append(element["text"])
-    return "\n".join(out)
 
 
 class Hooked:

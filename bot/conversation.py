@@ -113,7 +113,11 @@ def follow_up(
             return
         followups.answer(runtime, client, ctx, followup, where, rid, job)
 
-    answers.submit(runtime, client, where, rid, followup.kind, work)
+    # The provider's job limit applies when the thread's lookup is known already (it usually
+    # is: we posted it); otherwise it is read from Slack inside the job.
+    known = runtime.threads.get((channel, thread_ts))
+    group = known.provider if known is not None else None
+    answers.submit(runtime, client, where, rid, followup.kind, work, group=group)
 
 
 def _lookup(runtime: Runtime, client: WebClient, text: str, where: Where, rid: str) -> None:

@@ -43,6 +43,15 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: float | No
         raise Refused(401, "invalid signature")
 
 
+def is_ssl_check(body: bytes) -> bool:
+    """Slack's certificate probe for slash-command URLs (`ssl_check=1`), which Bolt answers
+    with an empty 200 before it checks signatures, running no listener."""
+    if b"ssl_check=1" not in body:
+        return False
+    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return form.get("ssl_check") == "1"
+
+
 def _json_object(text: str, what: str) -> dict[str, Any]:
     try:
         value = json.loads(text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib.metadata
 import logging
 import pickle
 import secrets
@@ -149,11 +150,16 @@ class Sealer:
 
 
 def _sealer(settings: Settings) -> Sealer:
-    # Replicas share the signing secret, so they can read each other's results; without one
-    # the results stay readable by this process only.
-    secret = settings.slack_signing_secret
+    # Replicas share the Slack secrets, so they read each other's results; without one the
+    # results stay readable by this process only. The version keeps a release from reading
+    # the pickles of another, whose classes may differ.
+    secret = settings.slack_signing_secret or settings.slack_bot_token
     key = secret.get_secret_value().encode() if secret is not None else secrets.token_bytes(32)
-    return Sealer(hashlib.sha256(b"callquality result cache:" + key).digest())
+    try:
+        version = importlib.metadata.version("callquality")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return Sealer(hashlib.sha256(f"callquality {version} results:".encode() + key).digest())
 
 
 @dataclass

@@ -11,7 +11,8 @@ Errors::
         ├── NotFoundError            404: no such session / participant / peer
         ├── RateLimitedError         429: `retry_after` seconds (None when not given)
         ├── UnavailableError         timeouts, connection errors, 5xx after retries
-        └── BadResponseError         the body was not the JSON we expect
+        └── BadResponseError         not the JSON we expect: malformed, too large, too deep, or
+                                     about another participant than the one asked for
 
 httpx errors are translated at the provider boundary (`providers.http.request_json`): nothing
 above `providers/` sees an httpx exception. Messages never contain secrets: they are built from

@@ -186,7 +186,7 @@ def request_json(
             raise late from None
         except bodies.TooLarge:
             raise BadResponseError(
-                f"{label}'s response was too large (over {limits.max_bytes // 2**20} MB).",
+                f"{label}'s response was too large (over {limits.max_bytes / 2**20:g} MB).",
                 provider=provider,
             ) from None
         except bodies.UnknownEncoding:

@@ -91,6 +91,16 @@ def test_an_unsigned_body_is_never_logged(bot: RunningBot, caplog):
     ]
 
 
+def test_slacks_certificate_probe_is_answered_unsigned(bot: RunningBot, slack: SlackStub):
+    resp = bot.http.post(
+        bot.url,
+        content="ssl_check=1&token=legacy&command=%2Fcallquality&text=help",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status_code == 200 and "Usage" not in resp.text
+    assert not slack.posts() and not slack.responses
+
+
 def _nested(depth: int) -> str:
     return '{"type": "event_callback", "x": ' + "[" * depth + "]" * depth + "}"
 

@@ -13,7 +13,7 @@ from tests.slack_stub import SlackStub
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch) -> None:
     """Before the `bot` fixture builds its Slack client."""
-    monkeypatch.setattr(slack_retry, "BACKOFF_S", 0.01)
+    monkeypatch.setattr(slack_retry, "BACKOFF_S", 0.001)
 
 
 def test_a_verdict_rate_limited_four_times_is_still_posted(bot: RunningBot, sandbox, slack):

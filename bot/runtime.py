@@ -32,8 +32,8 @@ THREAD_TTL_S = 3600.0
 # Bolt runs every listener here, including the ack of each new command: lookups never run in
 # this pool (they go to the job runner), so 16 threads keep acks fast under bursts.
 LISTENER_THREADS = 16
-RESULTS_BYTES = 48 * 2**20  # an hour sampled every second is ~6.5 MB, five minutes ~0.6 MB
-CHARTS_BYTES = 16 * 2**20  # a chart is 60-200 kB of PNG
+RESULTS_BYTES = 24 * 2**20  # an hour sampled every second is ~6.5 MB, five minutes ~0.6 MB
+CHARTS_BYTES = 8 * 2**20  # a chart is 60-200 kB of PNG
 SAMPLE_BYTES = 72  # a sample: its time and value, each a list slot and a float (tracemalloc)
 RESULT_BASE_BYTES = 48 * 1024  # identity, network, events and verdict (also measured)
 

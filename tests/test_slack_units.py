@@ -345,3 +345,37 @@ def test_a_result_is_sized_by_its_samples():
         return outcome_bytes(Outcome(lookup, result, verdict(), 0.0))
 
     assert sized(3600) - sized(300) == SAMPLE_BYTES * 3300
+
+
+def test_runtime_draws_a_chart_once_for_concurrent_askers():
+    runtime = Runtime(Settings(_env_file=None))
+    drawn = []
+    release = threading.Event()
+
+    class Drawing:
+        def render(self, result, verdict, focus=None):
+            drawn.append(result)
+            release.wait(5)
+            return b"png"
+
+        def close(self, wait=True):
+            pass
+
+    runtime.drawing = Drawing()
+    lookup = Lookup("cf", "participant", (("peer_id", "p-1"),), args=("p-1",))
+    outcome = Outcome(lookup, report(), verdict(), 0.0)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(runtime.chart(outcome))) for _ in range(8)
+    ]
+    try:
+        for t in threads:
+            t.start()
+        release.set()
+        for t in threads:
+            t.join(5)
+    finally:
+        release.set()
+        runtime.close()
+    assert results == [b"png"] * 8
+    assert len(drawn) == 1

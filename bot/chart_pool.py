@@ -40,7 +40,7 @@ log = logging.getLogger("callquality.charts")
 TIMEOUT_S = 20.0  # a chart takes well under a second; this is for a worker that hangs
 TASKS_PER_WORKER = 50
 MAX_WORKERS = 4
-WORKER_NICENESS = 10
+WORKER_NICENESS = 5  # CPU weight 1:3 against the server; 10 let busy neighbours starve charts
 PRELOAD = ["charts.timeseries"]  # imported once by the forkserver, inherited by workers
 KINDS = ("render", "render_compare")  # the functions of `charts.timeseries` a task may call
 

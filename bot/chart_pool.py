@@ -1,7 +1,7 @@
 """Charts are drawn in a small pool of worker processes, never in the process answering Slack.
 
-Why processes: a chart is a quarter second of CPU under the interpreter lock, and matplotlib
-adds ~60 MB to the process that imports it. Drawn in threads of the server, a burst of charts
+Why processes: a chart is a quarter second of CPU under the interpreter lock, and importing
+matplotlib alone adds 30 MB to a process. Drawn in threads of the server, a burst of charts
 delays every ack that arrives meanwhile; drawn here, the server only waits on a future.
 
 - The pool is small (`default_workers()`: one worker per CPU, at most `MAX_WORKERS`) and its
@@ -40,7 +40,7 @@ log = logging.getLogger("callquality.charts")
 TIMEOUT_S = 20.0  # a chart takes well under a second; this is for a worker that hangs
 TASKS_PER_WORKER = 50
 MAX_WORKERS = 4
-WORKER_NICENESS = 10
+WORKER_NICENESS = 5  # CPU weight 1:3 against the server; 10 let busy neighbours starve charts
 PRELOAD = ["charts.timeseries"]  # imported once by the forkserver, inherited by workers
 KINDS = ("render", "render_compare")  # the functions of `charts.timeseries` a task may call
 
@@ -96,7 +96,11 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
-    # Python 3.14 has `pool.kill_workers()`; before it, the processes are only reachable here.
+    kill = getattr(pool, "kill_workers", None)  # Python 3.14
+    if kill is not None:
+        kill()
+        return
+    # Before it, the processes are only reachable here.
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         try:
             process.kill()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -118,10 +119,34 @@ def _demo_webhook(sandbox, settings) -> None:
     print()
 
 
+GLIBC_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+SERVE_ARENAS = 2
+
+
+def _fewer_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas before the server starts its threads.
+
+    glibc gives threads that contend for malloc arenas of their own (up to 8 per CPU), and
+    each keeps the memory freed into it. With dozens of request, listener and lookup threads
+    the server's RSS crept up lookup after lookup (measured: 8 MB per 100 lookups with the
+    caches already full); with two arenas it stays flat. MALLOC_ARENA_MAX, when set, wins;
+    elsewhere than glibc this does nothing.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(GLIBC_M_ARENA_MAX, SERVE_ARENAS)
+    except (OSError, AttributeError):  # not glibc (musl, ...)
+        pass
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.config import Settings
     from bot.server import serve
 
+    _fewer_malloc_arenas()
     serve(Settings(), port=args.port, sandbox=args.sandbox)
     return 0
 

@@ -20,7 +20,8 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +43,8 @@ THREAD_TTL_S = 3600.0
 # Bolt runs every listener here, including the ack of each new command: lookups never run in
 # this pool (they go to the job runner), so 16 threads keep acks fast under bursts.
 LISTENER_THREADS = 16
-RESULTS_BYTES = 48 * 2**20  # an hour sampled every second is ~6.5 MB, five minutes ~0.6 MB
-CHARTS_BYTES = 16 * 2**20  # a chart is 60-200 kB of PNG
+RESULTS_BYTES = 24 * 2**20  # an hour sampled every second is ~6.5 MB, five minutes ~0.6 MB
+CHARTS_BYTES = 8 * 2**20  # a chart is 60-200 kB of PNG
 SAMPLE_BYTES = 72  # a sample: its time and value, each a list slot and a float (tracemalloc)
 RESULT_BASE_BYTES = 48 * 1024  # identity, network, events and verdict (also measured)
 
@@ -229,41 +230,49 @@ class Runtime:
         except Exception as exc:
             log.warning("result cache not written (%s)", type(exc).__name__)
 
-    def lookup(self, lookup: Lookup, *, refresh: bool = False) -> lookups.Outcome:
-        """Fetch and grade, reusing a result younger than `cache_ttl_s`. Concurrent identical
-        lookups wait for the first one instead of each asking the provider."""
-        key = result_key(lookup)
-        # Counted, not tested with `locked()`: a lookup that has the entry but has not acquired
-        # its lock yet still needs it. The last user removes it, whether the runner returned
-        # or raised, so failing lookups leave nothing behind.
+    @contextmanager
+    def _one_at_a_time(self, key: Any) -> Iterator[None]:
+        """Hold the lock of `key`: concurrent callers with the same key go one after another.
+        Counted, not tested with `locked()`: a caller that has the entry but has not acquired
+        its lock yet still needs it. The last user removes it, whether its work returned or
+        raised, so failures leave nothing behind."""
         with self._key_locks_lock:
             entry = self._key_locks.setdefault(key, _KeyLock())
             entry.users += 1
         try:
             with entry.lock:
-                if not refresh:
-                    cached = self._cached(key)
-                    if cached is not None:
-                        return cached
-                outcome = self.runner(lookup, self.settings, self.transport)
-                self._keep(key, outcome)
-                return outcome
+                yield
         finally:
             with self._key_locks_lock:
                 entry.users -= 1
                 if entry.users == 0:
                     del self._key_locks[key]
 
+    def lookup(self, lookup: Lookup, *, refresh: bool = False) -> lookups.Outcome:
+        """Fetch and grade, reusing a result younger than `cache_ttl_s`. Concurrent identical
+        lookups wait for the first one instead of each asking the provider."""
+        key = result_key(lookup)
+        with self._one_at_a_time(key):
+            if not refresh:
+                cached = self._cached(key)
+                if cached is not None:
+                    return cached
+            outcome = self.runner(lookup, self.settings, self.transport)
+            self._keep(key, outcome)
+            return outcome
+
     def chart(self, outcome: lookups.Outcome, focus: str | None = None) -> bytes:
-        """The PNG for `outcome`, drawn once per result in the chart pool. Raises ChartFailed.
-        The cache holds the outcome weakly: a chart never keeps an evicted result alive."""
+        """The PNG for `outcome`, drawn once per result in the chart pool (concurrent askers
+        for the same chart wait for the first). Raises ChartFailed. The cache holds the
+        outcome weakly: a chart never keeps an evicted result alive."""
         key = (result_key(outcome.lookup), str(focus))
-        hit = self.charts.get(key)
-        if hit is not None and hit[0]() is outcome:
-            return hit[1]
-        png = self.drawing.render(outcome.result, outcome.verdict, focus=focus)
-        self.charts.set(key, (weakref.ref(outcome), png))
-        return png
+        with self._one_at_a_time(("chart", key)):
+            hit = self.charts.get(key)
+            if hit is not None and hit[0]() is outcome:
+                return hit[1]
+            png = self.drawing.render(outcome.result, outcome.verdict, focus=focus)
+            self.charts.set(key, (weakref.ref(outcome), png))
+            return png
 
     def compare_chart(self, first: lookups.Outcome, second: lookups.Outcome) -> bytes:
         """Two participants side by side, drawn in the chart pool. Raises ChartFailed."""

@@ -227,26 +227,17 @@ class SlackStub:
                     raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
                 self._lock.wait(min(left, RECHECK_S))
 
+    def changed(self) -> None:
+        """Wake `wait_for`: a call was answered."""
+        with self._lock:
+            self._lock.notify_all()
+
     def everything_sent(self) -> str:
         with self._lock:
             return "\n".join(c.text_blob() for c in self.calls)
 
     # --- routing ---------------------------------------------------------------------------
     def handle(
-        self,
-        method_name: str,
-        path: str,
-        headers: dict[str, str],
-        raw: bytes,
-        query: dict[str, Any],
-    ) -> tuple[int, dict[str, str], Any]:
-        try:
-            return self._dispatch(method_name, path, headers, raw, query)
-        finally:
-            with self._lock:
-                self._lock.notify_all()  # wake wait_for
-
-    def _dispatch(
         self,
         method_name: str,
         path: str,
@@ -512,7 +503,11 @@ class _Handler(BaseHTTPRequestHandler):
             name = "response"
         else:
             name = "unknown"
-        status, extra, body = self.server.stub.handle(name, parts.path, headers, raw, query)
+        stub = self.server.stub
+        try:
+            status, extra, body = stub.handle(name, parts.path, headers, raw, query)
+        finally:
+            stub.changed()
         if isinstance(body, dict | list):
             data = json.dumps(body).encode()
             extra = {"Content-Type": "application/json; charset=utf-8", **extra}

@@ -17,7 +17,7 @@ from bot.grading import Finding, Grade, Verdict
 from bot.jobs import Busy, JobRunner
 from bot.lookup import Outcome
 from bot.redact import SecretFilter, install
-from bot.runtime import Runtime
+from bot.runtime import SAMPLE_BYTES, LockedTTL, Runtime, outcome_bytes
 from bot.server import FormSafeBoltRequest, check_settings, serve
 from providers.base import Lookup
 from providers.errors import NotFoundError, RateLimitedError
@@ -27,9 +27,11 @@ from providers.models import (
     Listing,
     ListingRow,
     Media,
+    Metric,
     Network,
     Participant,
     Report,
+    Series,
 )
 
 
@@ -397,3 +399,65 @@ def test_serve_names_the_missing_slack_settings(values, message):
     assert message in str(exc.value.code)
     with pytest.raises(SystemExit):
         serve(settings, port=0)
+
+
+def test_byte_bounded_cache_evicts_the_least_recent_and_refuses_what_cannot_fit():
+    cache = LockedTTL(maxsize=100, ttl=60, getsizeof=len)
+    cache.set("a", b"x" * 40)
+    cache.set("b", b"x" * 40)
+    assert cache.get("a") is not None  # now the most recently used
+    cache.set("c", b"x" * 40)
+    assert (cache.get("a"), cache.get("b")) == (b"x" * 40, None)
+    cache.set("huge", b"x" * 101)
+    assert cache.get("huge") is None and cache.currsize == 80
+
+
+def test_a_result_is_sized_by_its_samples():
+    lookup = Lookup("cf", "participant", (("peer_id", "p-1"),), args=("p-1",))
+
+    def sized(samples: int) -> int:
+        loss = Series(
+            media=Media.AUDIO,
+            direction=Direction.SEND,
+            metric=Metric.LOSS,
+            times=[float(t) for t in range(samples)],
+            values=[0.5] * samples,
+        )
+        result = report().model_copy(update={"series": [loss]})
+        return outcome_bytes(Outcome(lookup, result, verdict(), 0.0))
+
+    assert sized(3600) - sized(300) == SAMPLE_BYTES * 3300
+
+
+def test_runtime_draws_a_chart_once_for_concurrent_askers():
+    runtime = Runtime(Settings(_env_file=None))
+    drawn = []
+    release = threading.Event()
+
+    class Drawing:
+        def render(self, result, verdict, focus=None):
+            drawn.append(result)
+            release.wait(5)
+            return b"png"
+
+        def close(self, wait=True):
+            pass
+
+    runtime.drawing = Drawing()
+    lookup = Lookup("cf", "participant", (("peer_id", "p-1"),), args=("p-1",))
+    outcome = Outcome(lookup, report(), verdict(), 0.0)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(runtime.chart(outcome))) for _ in range(8)
+    ]
+    try:
+        for t in threads:
+            t.start()
+        release.set()
+        for t in threads:
+            t.join(5)
+    finally:
+        release.set()
+        runtime.close()
+    assert results == [b"png"] * 8
+    assert len(drawn) == 1

@@ -8,6 +8,7 @@ them. Widths are measured with the same font renderer that draws the PNG.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +34,7 @@ def line_in(size: float) -> float:
 
 
 _measure_lock = threading.Lock()
+UNIT_GAP = re.compile(r"(\d) (?=%|(?:ms|s|min|h|fps|kbps|px|p)\b)")
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +54,8 @@ def fit(text: str, room_in: float, size: float, lines: int, bold: bool = False) 
     """`text` wrapped to `room_in` inches at `size` points, at most `lines` lines; the last one
     ends at a word with "…" when the text had to be shortened."""
     out: list[str] = []
-    words = text.split()
+    # A number keeps its unit on its line ("9 fps", "2 min 45 s").
+    words = [w for w in UNIT_GAP.sub("\\1\u00a0", text).split(" ") if w]
     current = ""
     while words:
         word = words[0]

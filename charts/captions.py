@@ -24,8 +24,8 @@ from providers.models import Report
 
 LINE_SPACING = 1.3
 POINTS_PER_IN = 72.0
-HEADLINE_LINES = 3
-FOOTNOTE_LINES = 4
+HEADLINE_LINES = 4
+FOOTNOTE_LINES = 8
 
 
 def line_in(size: float) -> float:
@@ -93,7 +93,14 @@ class Header:
         return line_in(self.size) + 0.12 + len(self.headline) * line_in(self.size - 4)
 
 
-def header_for(report: Report, verdict: Verdict | None, room_in: float, size: int = 16) -> Header:
+def header_for(
+    report: Report,
+    verdict: Verdict | None,
+    room_in: float,
+    size: int = 16,
+    what: str | None = None,
+) -> Header:
+    """The header's parts, fitted to `room_in` inches; `what` names a focused chart."""
     grade = verdict.grade if verdict else Grade.UNKNOWN
     badge = verdict.badge if verdict else grade.word.upper()
     colour = LIMITED_COLOUR if verdict and badge != grade.word.upper() else GRADE_COLOURS[grade]
@@ -103,6 +110,7 @@ def header_for(report: Report, verdict: Verdict | None, room_in: float, size: in
             report.participant_name,
             provider_label(report.provider),
             report.network.path_text(),
+            what,
         )
         if x
     )

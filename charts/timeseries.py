@@ -29,7 +29,14 @@ from charts.draw import (
     time_axis,
     y_limits,
 )
-from charts.panels import FOCUS_WORDS, PANELS, focus_choices, focus_key, resolve_focus
+from charts.panels import (
+    FOCUS_WORDS,
+    PANELS,
+    focus_choices,
+    focus_key,
+    focus_title,
+    resolve_focus,
+)
 from charts.png import to_png
 from charts.style import COMPARE_WIDTH_IN, DPI, PANEL_IN, WIDTH_IN
 from providers.models import Report
@@ -94,7 +101,9 @@ def figure(report: Report, verdict: Verdict | None = None, *, focus: str | None 
         what = "quality stats" if focus is None else f"{focus} data"
         return _empty_figure(report, verdict, what)
     empty = [PANELS[k].title.lower() for k in keys if k not in {d.panel.key for d in rows}]
-    head = header_for(report, verdict, WIDTH_IN * 0.985 - 0.12)
+    head = header_for(
+        report, verdict, WIDTH_IN * 0.985 - 0.12, what=focus_title(focus) if focus else None
+    )
     foot = footnote_lines(footnote(report, empty), WIDTH_IN * 0.98, FOOT_SIZE)
     strip_in = STRIP_IN if report.events else 0.0
     above = TOP_IN + head.height_in + LEGEND_IN + strip_in + TITLE_IN
@@ -162,7 +171,8 @@ def compare_figure(
         return _empty_figure(a, verdict_a, "quality stats for either participant")
     reports, verdicts = (a, b), (verdict_a, verdict_b)
     column_in = COMPARE_WIDTH_IN * (0.985 - 0.535) - 0.1  # the right column's room
-    heads = [header_for(r, v, column_in, 14) for r, v in zip(reports, verdicts, strict=True)]
+    what = focus_title(focus) if focus else None
+    heads = [header_for(r, v, column_in, 14, what) for r, v in zip(reports, verdicts, strict=True)]
     foots = [footnote_lines(footnote(r, []), column_in, 9) for r in reports]
     strip_in = STRIP_IN if a.events or b.events else 0.0
     head_in = max(h.height_in for h in heads)

@@ -127,19 +127,19 @@ def crowded() -> Report:
             ),
         ],
         events=events,
-        missing=[f"a thing the provider does not report number {i}" for i in range(30)],
+        missing=[f"a thing the provider does not report number {i}" for i in range(60)],
     )
 
 
 def test_crowded_chart_wraps_shortens_and_keeps_labels_apart():
     report = crowded()
     verdict = grade(report)
-    verdict.headline = "Poor: " + "packet loss on receive (audio) for a long while " * 14
+    verdict.headline = "Poor: " + "packet loss on receive (audio) for a long while " * 20
     fig = timeseries.figure(report, verdict)
     assert_clean(fig)
     drawn = [a.get_text() for a, _ in texts(fig)]
     headline = next(t for t in drawn if t.startswith("Poor: "))
-    assert 1 < len(headline.splitlines()) <= 3 and headline.endswith("…")
+    assert 1 < len(headline.splitlines()) <= 4 and headline.endswith("…")
     note = next(t for t in drawn if t.startswith("Not supplied by"))
     assert len(note.splitlines()) > 1
     assert "join" in drawn and "leave" in drawn

@@ -1,11 +1,12 @@
 """Cost of one lookup end to end (fetch over loopback HTTP + verdict + chart) for a 5-minute
 and a 1-hour call sampled every second, against the Cloudflare emulator.
 
-    python benchmarks/bench_lookup.py [--runs 5]
+    python benchmarks/bench_lookup.py [--runs 9]
 
 Prints the median wall time and the tracemalloc peak of each, the 1h/5min ratio, and the chart
-rendering time of the 1-hour call on its own. Goals: the hour costs < 1.5x the five minutes,
-and its chart renders in < 300 ms.
+rendering time of each call on its own (drawn here, as a chart worker draws it). Goals: the
+hour's lookup costs < 1.5x the five minutes', its chart < 1.3x the five minutes' chart and
+< 300 ms.
 """
 
 from __future__ import annotations
@@ -26,16 +27,19 @@ from providers.sandbox import EmulatorServer
 from providers.scenarios import generate
 
 RATIO_GOAL = 1.5
+CHART_RATIO_GOAL = 1.3
 CHART_GOAL_S = 0.300
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, object]:
-    """Median wall time of `runs` calls, and the last result."""
+    """Median CPU time of `runs` calls (this process, all threads: the emulator serving the
+    call is cheap, its bodies are rendered once), and the last result. CPU rather than wall
+    time: the figure is the work done, whatever else the machine runs meanwhile."""
     result, times = None, []
     for _ in range(runs):
-        started = time.perf_counter()
+        started = time.process_time()
         result = fn()
-        times.append(time.perf_counter() - started)
+        times.append(time.process_time() - started)
     return statistics.median(times), result
 
 
@@ -50,7 +54,7 @@ def peak_bytes(fn: Callable[[], object]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
 
     calls = {
@@ -82,7 +86,7 @@ def main() -> None:
         figures[label] = (seconds, peak)
         points = sum(len(s.times) for s in outcome.report.series)
         print(
-            f"{label:>7}: lookup + verdict + chart {seconds * 1000:7.1f} ms (median of "
+            f"{label:>7}: lookup + verdict + chart {seconds * 1000:7.1f} ms CPU (median of "
             f"{args.runs}), peak memory {peak / 1e6:6.1f} MB, {len(outcome.report.series)} "
             f"series / {points} samples, verdict {outcome.verdict.grade.value}"
         )
@@ -94,11 +98,15 @@ def main() -> None:
         f"{'met' if ratio < RATIO_GOAL else 'MISSED'}), memory {long_mem / short_mem:.2f}x"
     )
 
-    long_report, long_verdict = outcomes["1 hour"].report, outcomes["1 hour"].verdict
-    chart_s, _ = timed(lambda: render(long_report, long_verdict), args.runs)
+    charts = {}
+    for label, outcome in outcomes.items():
+        charts[label], _ = timed(lambda o=outcome: render(o.report, o.verdict), args.runs)
+    ratio = charts["1 hour"] / charts["5 min"]
     print(
-        f"  chart of the 1-hour call alone: {chart_s * 1000:.1f} ms (goal < "
-        f"{CHART_GOAL_S * 1000:.0f} ms: {'met' if chart_s < CHART_GOAL_S else 'MISSED'})"
+        f"  chart alone: 5 min {charts['5 min'] * 1000:.1f} ms CPU, 1 hour "
+        f"{charts['1 hour'] * 1000:.1f} ms CPU (goal < {CHART_GOAL_S * 1000:.0f} ms: "
+        f"{'met' if charts['1 hour'] < CHART_GOAL_S else 'MISSED'}); ratio {ratio:.2f}x (goal < "
+        f"{CHART_RATIO_GOAL}x: {'met' if ratio < CHART_RATIO_GOAL else 'MISSED'})"
     )
 
 

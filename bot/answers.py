@@ -21,6 +21,7 @@ from bot.grading import Grade, Verdict
 from bot.jobs import Busy, Job
 from bot.lookup import Outcome
 from bot.runtime import Runtime, ThreadContext
+from bot.slack_retry import rate_limited
 from bot.threads import (
     NotInChannel,
     Where,
@@ -60,8 +61,11 @@ def submit(
     request_id: str,
     command: str,
     work: Callable[[Job], None],
+    *,
+    group: str | None = None,
 ) -> None:
-    """Run `work` on the job runner with the shared error handling."""
+    """Run `work` on the job runner with the shared error handling. `group` (the provider)
+    bounds how many such jobs run at once."""
 
     def done() -> None:
         if where.working_ts:
@@ -90,14 +94,18 @@ def submit(
         except CallQualityError as err:
             if job.claim():
                 tell(client, where, render.error_text(err))
-        except Exception:
-            log.exception("answer failed [%s]", request_id)
+        except Exception as exc:
+            if rate_limited(exc):
+                log.warning("Slack kept rate limiting the answer [%s]", request_id)
+                text = m.SLACK_RATE_LIMITED.format(command=render.code(command))
+            else:
+                log.exception("answer failed [%s]", request_id)
+                text = m.APOLOGY.format(command=render.code(command), request_id=request_id)
             if job.claim():
-                tell(
-                    client,
-                    where,
-                    m.APOLOGY.format(command=render.code(command), request_id=request_id),
-                )
+                try:
+                    tell(client, where, text)
+                except Exception:  # the same limit on the way back: the log has it
+                    log.warning("could not tell the user either [%s]", request_id)
         finally:
             if not job.timed_out:
                 done()
@@ -105,7 +113,7 @@ def submit(
     if where.working_ts:
         react(client, where.channel, where.working_ts, WORKING)
     try:
-        runtime.jobs.submit(body, on_timeout=on_timeout)
+        runtime.jobs.submit(body, on_timeout=on_timeout, group=group)
     except Busy:
         log.warning("job queue full; refused [%s]", request_id)
         tell(client, where, m.BUSY)
@@ -134,6 +142,7 @@ def start(
         request_id,
         lookup.command(),
         lambda job: deliver(runtime, client, lookup, where, request_id, job),
+        group=lookup.provider,
     )
 
 
@@ -171,9 +180,16 @@ def publish(
     name = provider_label(lookup.provider)
     if isinstance(outcome.result, Listing):
         meta = render.metadata(lookup, request_id, asked_by=where.user)
-        text, blocks = render.listing(
-            outcome.result, label=name, command=lookup.command(), request_id=request_id
-        )
+        if outcome.overview is not None:
+            from bot import overview_render
+
+            text, blocks = overview_render.blocks(
+                outcome.overview, label=name, command=lookup.command(), request_id=request_id
+            )
+        else:
+            text, blocks = render.listing(
+                outcome.result, label=name, command=lookup.command(), request_id=request_id
+            )
         ts = post(
             client, where.channel, text, blocks=blocks, thread_ts=where.thread_ts, metadata=meta
         )

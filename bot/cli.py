@@ -14,6 +14,7 @@ from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 EXIT_PROVIDER = 1
+EXIT_CHART = 3  # the verdict was printed; the chart file could not be written
 EPILOG = """examples:
   callquality demo                                  sandbox calls, verdicts and charts
   callquality check --sandbox cf 79313258-2c82-5143-bce7-e58cc242dbcf
@@ -64,7 +65,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             return 0
         box = _sandbox() if args.sandbox else nullcontext(None)
         with box as sandbox:
-            settings = sandbox.settings() if sandbox is not None else Settings()
+            settings = sandbox.settings(Settings) if sandbox is not None else Settings()
             outcome = run(parsed, settings)
     except InputError as exc:
         print(f"callquality: {_plain(str(exc))}", file=sys.stderr)
@@ -75,7 +76,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     except CallQualityError as exc:
         print(f"callquality: {_plain(str(exc))}", file=sys.stderr)
         return EXIT_PROVIDER
-    chart = _chart(outcome, Path(args.chart)) if args.chart else None
+    chart = chart_error = None
+    if args.chart:
+        try:
+            chart = _chart(outcome, Path(args.chart))
+        except OSError as exc:
+            chart_error = f"could not write the chart to {args.chart}: {exc.strerror or exc}"
     if args.json:
         data = console.as_json(outcome)
         if chart:
@@ -83,6 +89,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
     else:
         print(console.text(outcome, chart))
+    if chart_error:
+        print(f"callquality: {chart_error}", file=sys.stderr)
+        return EXIT_CHART
     return 0
 
 
@@ -95,6 +104,7 @@ def _sandbox():
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot import console
     from bot.commands import parse_words
+    from bot.config import Settings
     from bot.lookup import run
     from providers.base import Lookup
     from providers.errors import CallQualityError
@@ -103,7 +113,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("callquality demo: sandbox emulators of the provider APIs on 127.0.0.1, real clients.\n")
     tried: list[str] = []
     with _sandbox() as sandbox:
-        settings = sandbox.settings()
+        settings = sandbox.settings(Settings)
         for number, (words, truth) in enumerate(sandbox.lookups(), start=1):
             parsed = parse_words(words)
             assert isinstance(parsed, Lookup)
@@ -117,11 +127,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(console.text(outcome, _chart(outcome, out / name)) + "\n")
             if truth.key == "receive-loss":
                 tried.append(" ".join(words))
+        _demo_webhook(sandbox, settings)
     print(f"Charts written to {out.resolve()}\n")
     print("Try one yourself, with no account:")
     for words in tried:
         print(f"   callquality check --sandbox {words}")
     return 0
+
+
+def _demo_webhook(sandbox, settings) -> None:
+    """One proactive post: a signed "meeting ended" delivery from the sandbox, verified,
+    graded and ranked as `serve` would, printed instead of posted."""
+    from bot import webhooks
+    from bot.runtime import Runtime
+    from bot.webhooks.post import ConsoleAlerts
+
+    settings = settings.model_copy(update={"webhook_delay_s": 0.0, "webhook_retries": 0})
+    runtime = Runtime(settings)
+    hooks = webhooks.build(settings, runtime, None, publisher=ConsoleAlerts())  # type: ignore[arg-type]
+    assert hooks is not None
+    print("[A call ended: Cloudflare RealtimeKit sends a signed meeting.ended webhook]")
+    try:
+        status, answer = hooks.handle_webhook(*sandbox.webhook("cf"))
+        print(f"   POST /webhooks/cloudflare -> {status} {answer}")
+        hooks.idle(timeout=settings.lookup_timeout_s)
+    finally:
+        hooks.close()
+        runtime.close()
+    print()
 
 
 def cmd_sandbox(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
@@ -177,7 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
     box = sub.add_parser("sandbox", help="run the sandbox and print the settings that reach it")
     box.set_defaults(func=cmd_sandbox)
     serve = sub.add_parser("serve", help="run the Slack bot")
-    serve.add_argument("--port", type=int, default=3000, help="HTTP port (when not Socket Mode)")
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="HTTP port (default 3000); in Socket Mode, opens it for the provider webhooks",
+    )
     serve.add_argument("--sandbox", action="store_true", help="answer from the sandbox")
     serve.set_defaults(func=cmd_serve)
     return parser

@@ -3,19 +3,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from providers.cloudflare import CloudflareSettings
+from providers.stream import StreamSettings
+from providers.videosdk import VideoSDKSettings
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        # An exported-but-empty variable means "not set", not "set to the empty string".
-        env_ignore_empty=True,
-    )
+class Settings(CloudflareSettings, VideoSDKSettings, StreamSettings):
+    """The bot's settings: every provider's own (declared with the provider) plus Slack and
+    runtime behaviour."""
 
     # Slack
     slack_bot_token: SecretStr | None = None
@@ -23,21 +22,14 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
 
-    # Cloudflare RealtimeKit
-    cloudflare_api_token: SecretStr | None = None
-    cloudflare_account_id: str | None = None
-    realtimekit_app_id: str | None = None
-    cloudflare_base_url: str = "https://api.cloudflare.com/client/v4"
-
-    # VideoSDK
-    videosdk_api_key: str | None = None
-    videosdk_secret_key: SecretStr | None = None
-    videosdk_base_url: str = "https://api.videosdk.live"
-
-    # Stream Video
-    stream_api_key: str | None = None
-    stream_api_secret: SecretStr | None = None
-    stream_base_url: str = "https://chat.stream-io-api.com"
+    # Webhooks and alerts
+    alert_channel: str | None = None  # where graded calls are posted; unset: webhooks off
+    alert_min_grade: str = "poor"  # post a call when a participant is this or worse
+    webhook_delay_s: float = 120.0  # stats lag behind "ended" events
+    webhook_retries: int = 3  # more tries while a call's stats are incomplete
+    webhook_retry_s: float = 60.0
+    webhook_max_age_s: float = 3600.0  # older events are refused as stale
+    webhook_queue_size: int = 64  # calls waiting or being graded; beyond it, 503
 
     # What the answers show. City, ISP, user agent and custom ids reach the channel only with
     # SHOW_LOCATION=true; otherwise the Network button shows them to the person who asked.
@@ -49,10 +41,23 @@ class Settings(BaseSettings):
     stream_dashboard_url: str = "https://dashboard.getstream.io/"
 
     # Behaviour
-    http_timeout_s: float = 15.0
     lookup_workers: int = 8
     lookup_timeout_s: float = 60.0
     cache_ttl_s: float = 600.0
+    overview_workers: int = 4  # participants of a session graded at once
+    overview_budget_s: float = 40.0  # a session overview's time budget
+    provider_deadline_s: float = 20.0  # one provider request, retries and slow bodies included
+    provider_concurrency: int | None = None  # lookups per provider at once; None: half the workers
+    provider_max_bytes: int = 32 * 1024 * 1024  # a provider body, compressed and decompressed
+
+    # HTTP mode
+    http_max_body_bytes: int = 1024 * 1024  # Slack's payloads are a few kB; views stay far below
+    http_header_timeout_s: float = 10.0
+    http_body_timeout_s: float = 10.0
+
+    # State shared across restarts (and replicas, with Redis)
+    callquality_data_dir: Path | None = None  # SQLite store; default: the user data directory
+    redis_url: SecretStr | None = None  # may carry a password
 
     def secrets(self) -> list[str]:
         """Every secret value that is set, for scrubbing logs and test assertions."""

@@ -40,6 +40,10 @@ def who(report: Report) -> str:
 def text(outcome: Outcome, chart_path: str | None = None) -> str:
     lookup = outcome.lookup
     if isinstance(outcome.result, Listing):
+        if outcome.overview is not None:
+            from bot import overview_render
+
+            return overview_render.text(outcome.overview)
         return listing_text(outcome.result)
     report, verdict = outcome.result, outcome.verdict
     assert verdict is not None

@@ -1,11 +1,12 @@
 """Messages addressed to the bot: mentions (`@callquality cf <peer>`) and thread follow-ups.
 
 Both `app_mention` and `message` listeners land here. One message can arrive twice (Slack
-retries, or as both event types in any order), so whatever is answered is first claimed in a
-TTL set keyed by (channel, ts). Chatter, other bots and our own messages are ignored without a
-single API call. Nothing raises out of here: a mention has no response_url, so when the bot
-cannot post in the channel it can only log; any other failure is logged with a request id and
-answered with an apology carrying the same id.
+retries, or as both event types in any order), so whatever is answered is first claimed by
+(channel, ts) in the store (`Runtime.claim`), which a restart or another replica shares.
+Chatter, other bots and our own messages are ignored without a single API call. Nothing
+raises out of here: a mention has no response_url, so when the bot cannot post in the channel
+it can only log; any other failure is logged with a request id and answered with an apology
+carrying the same id.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def handle(
     if followup is None and in_thread and not _is_command(text):
         # Addressed to us in a thread but neither a follow-up nor a lookup: `what is this?`
         followup = followups.FollowUp("unknown", tuple(text.split()))
-    if not runtime.seen.add_if_absent((channel, ts)):
+    if not runtime.claim(f"message:{channel}:{ts}"):
         return
     # Follow-ups answer in their thread; a mention at the top level starts one under itself.
     where = Where(
@@ -112,7 +113,11 @@ def follow_up(
             return
         followups.answer(runtime, client, ctx, followup, where, rid, job)
 
-    answers.submit(runtime, client, where, rid, followup.kind, work)
+    # The provider's job limit applies when the thread's lookup is known already (it usually
+    # is: we posted it); otherwise it is read from Slack inside the job.
+    known = runtime.threads.get((channel, thread_ts))
+    group = known.provider if known is not None else None
+    answers.submit(runtime, client, where, rid, followup.kind, work, group=group)
 
 
 def _lookup(runtime: Runtime, client: WebClient, text: str, where: Where, rid: str) -> None:

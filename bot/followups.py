@@ -117,7 +117,7 @@ def answer(
         first = runtime.lookup(base)
         second = runtime.lookup(other)
         if job.claim():
-            _post_compare(client, where, first, second, request_id)
+            _post_compare(runtime, client, where, first, second, request_id)
         return
     outcome = runtime.lookup(base)
     if job.claim():
@@ -276,7 +276,7 @@ def _post_detail(
         )
 
 
-def _post_compare(client, where: Where, first, second, request_id: str) -> None:
+def _post_compare(runtime: Runtime, client, where: Where, first, second, request_id: str) -> None:
     root = where.thread_ts
     assert root is not None
     if not isinstance(first.result, Report) or not isinstance(second.result, Report):
@@ -285,9 +285,7 @@ def _post_compare(client, where: Where, first, second, request_id: str) -> None:
     b = (second.result, second.verdict)
     _say(client, where, render.compare_text(a, b))
     try:
-        from charts import timeseries
-
-        png = timeseries.render_compare(a[0], b[0], a[1], b[1])
+        png = runtime.compare_chart(first, second)
     except Exception:
         answers.log.exception("compare chart failed [%s]", request_id)
         return _say(client, where, m.CHART_FAILED.format(request_id=request_id))

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
 from bot.config import Settings
 from bot.grading import Verdict, grade
-from providers.base import Lookup, all_providers
+from bot.senders import check_other_side
+from providers.base import Lookup, all_providers, provider_label
+from providers.errors import BadResponseError, ProviderError, mask
 from providers.models import Listing, Report
+
+if TYPE_CHECKING:
+    from bot.overview import Overview
 
 
 @dataclass
@@ -20,6 +26,7 @@ class Outcome:
     result: Report | Listing
     verdict: Verdict | None  # None when the result is a listing
     elapsed_s: float
+    overview: Overview | None = None  # a session listing with every participant graded
 
     @property
     def report(self) -> Report | None:
@@ -34,7 +41,28 @@ def run(
     provider = all_providers()[lookup.provider].from_settings(settings, transport)
     try:
         result = provider.fetch(lookup)
+        verdict = grade(result) if isinstance(result, Report) else None
+        if verdict is not None and isinstance(result, Report):
+            check_other_side(provider, result, verdict)
+    except RecursionError:  # a body nested deeper than any parser or model here can follow
+        raise BadResponseError(
+            f"{provider_label(lookup.provider)} answered with data nested too deeply to read.",
+            provider=lookup.provider,
+        ) from None
+    except ProviderError as err:
+        # The last fence before Slack, the terminal and the logs: no configured secret in it.
+        err.args = (mask(str(err), settings.secrets()),)
+        raise
     finally:
         provider.close()
-    verdict = grade(result) if isinstance(result, Report) else None
-    return Outcome(lookup, result, verdict, time.perf_counter() - started)
+    overview = None
+    if isinstance(result, Listing) and lookup.kind == "session":
+        from bot import overview as ranking
+
+        overview = ranking.rank(
+            result,
+            lambda one: run(one, settings, transport),
+            workers=settings.overview_workers,
+            budget_s=min(settings.overview_budget_s, settings.lookup_timeout_s * 0.75),
+        )
+    return Outcome(lookup, result, verdict, time.perf_counter() - started, overview)

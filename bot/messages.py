@@ -18,6 +18,10 @@ APOLOGY = (
     ":warning: Sorry, something went wrong while answering {command}. "
     "Please mention request id `{request_id}` when you report it."
 )
+SLACK_RATE_LIMITED = (
+    ":warning: Slack kept rate limiting my messages, so the answer to {command} could not be "
+    "posted. Try again in a minute."
+)
 PROVIDER_ERROR = ":warning: {message}"
 BAD_INPUT = ":warning: {message}"
 RATE_LIMITED_SUFFIX = " Try again in {seconds} s."
@@ -172,6 +176,8 @@ DIRECT = "direct (no relay)"
 
 CONTEXT = "{label} · {command}{window} · request `{request_id}`"
 
+WEBHOOKS_OFF = "Webhooks are off: set ALERT_CHANNEL to the channel that should get poor calls."
+
 # For the operator running `callquality serve` (terminal, not Slack).
 MISSING_SLACK_SETTINGS = "Missing Slack settings for {mode}: set {names}{hint}."
 SOCKET_MODE_HINT = " (or set SLACK_APP_TOKEN with SLACK_BOT_TOKEN for Socket Mode)"
@@ -181,3 +187,9 @@ SLACK_UNREACHABLE = "Could not reach Slack at {url} to verify SLACK_BOT_TOKEN ({
 
 def rate_limited(seconds: float | None) -> str:
     return RATE_LIMITED_SUFFIX.format(seconds=max(1, round(seconds))) if seconds else ""
+
+
+# For the operator's log (one line each; nothing the sender wrote is quoted).
+REQUEST_REFUSED = "refused a request to /slack/events: {reason} (HTTP {status})"
+DISPATCH_FAILED = "handling a Slack request failed"
+REPEATED_DELIVERY = "ignored a repeated delivery ({kind} already answered)"

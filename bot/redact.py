@@ -1,15 +1,15 @@
 """Keep secrets out of logs: a `logging.Filter` that rewrites records before any handler
 formats them. It replaces every configured secret value and anything shaped like a Slack
-token, in the message, its arguments and the formatted traceback."""
+token, a bearer header or a JWT (`providers.errors.mask`), in the message, its arguments and
+the formatted traceback; and it escapes line breaks in the message, so that text from a
+request or a provider cannot forge log lines."""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 
-TOKEN_SHAPES = re.compile(r"\b(?:xox[a-z]-|xapp-)[A-Za-z0-9-]+")
-MASK = "[redacted]"
+from providers.errors import mask
 
 
 class SecretFilter(logging.Filter):
@@ -19,17 +19,14 @@ class SecretFilter(logging.Filter):
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return TOKEN_SHAPES.sub(MASK, text)
+        return mask(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: keep the raw template
             message = str(record.msg)
-        record.msg, record.args = self.redact(message), None
+        record.msg, record.args = one_line(self.redact(message)), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -37,6 +34,10 @@ class SecretFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def install(

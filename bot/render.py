@@ -15,7 +15,7 @@ from typing import Any
 
 from bot import blocks as b
 from bot import messages as m
-from bot.grading import Finding, Grade, Verdict
+from bot.grading import Finding, Grade, Verdict, between
 from bot.grading import words as w
 from providers.base import Lookup
 from providers.errors import CallQualityError, RateLimitedError, UnavailableError
@@ -356,6 +356,8 @@ def compare_text(a: tuple[Report, Verdict], b: tuple[Report, Verdict]) -> str:
     for report, verdict in (a, b):
         lines.append(f"*{escape(who(report))}*: {verdict_line(verdict)}")
         lines.extend(f"    {finding_line(f)}" for f in _problems(verdict)[:MAX_TOP_FINDINGS])
+    # Whose side it is, in the words a lookup uses for its senders.
+    lines.extend(escape(line) for line in between(who(a[0]), a[1], who(b[0]), b[1]))
     return "\n".join(lines)
 
 

@@ -1,7 +1,7 @@
 """From a report to what a chart draws: the lines of each panel, and limitation spans.
 
-Times become matplotlib date numbers here, and long series are downsampled so an hour sampled
-every second draws as fast as five minutes, without losing its spikes.
+Times become matplotlib date numbers here, and long series are decimated to the chart's pixel
+columns, so an hour sampled every second draws as fast as five minutes, spikes included.
 """
 
 from __future__ import annotations
@@ -15,31 +15,36 @@ from bot.grading import estimated_mos
 from charts.panels import PANELS, Panel
 from providers.models import Media, Metric, Report, Series
 
-MAX_POINTS = 600  # per series; buckets keep their min and max so spikes survive
 SECONDS_PER_DAY = 86400.0  # matplotlib date numbers are days since 1970-01-01 (its epoch)
 LIMITATION_REASONS = ("cpu", "bandwidth")  # the kinds of encoder limitation a chart shades
+COLUMNS = 543  # time buckets of a panel 1086 pixels wide, as on the 1200-pixel chart
 
 
-def downsample(t: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS):
-    """At most `max_points` points: each bucket keeps its min and max in time order, so a
-    one-sample spike in an hour-long call still shows. NaN gaps stay gaps."""
+def decimate(t: np.ndarray, y: np.ndarray, lo: float, hi: float, columns: int = COLUMNS):
+    """At most two points per column of the time range `lo`..`hi` (`columns` of them, as
+    wide as one or two pixels): each column keeps its minimum and its maximum, in time order,
+    so a spike one sample wide in an hour-long call still shows, and drawing costs the same
+    for any call length. A column with no value keeps one NaN, so gaps stay gaps. `t` must be
+    sorted."""
     n = len(t)
-    if n <= max_points:
+    if n <= 2 * columns or hi <= lo:
         return t, y
-    size = int(np.ceil(n / (max_points // 2)))
-    buckets = int(np.ceil(n / size))
-    pad = buckets * size - n
-    tt = np.concatenate([t, np.full(pad, t[-1])]).reshape(buckets, size)
-    yy = np.concatenate([y, np.full(pad, np.nan)]).reshape(buckets, size)
-    empty = np.isnan(yy).all(axis=1)
-    lo = np.nanargmin(np.where(np.isnan(yy), np.inf, yy), axis=1)
-    hi = np.nanargmax(np.where(np.isnan(yy), -np.inf, yy), axis=1)
-    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
-    rows = np.arange(buckets)
-    t_out = np.column_stack([tt[rows, first], tt[rows, second]]).ravel()
-    y_out = np.column_stack([yy[rows, first], yy[rows, second]])
-    y_out[empty] = np.nan
-    return t_out, y_out.ravel()
+    col = np.clip(((t - lo) * (columns / (hi - lo))).astype(np.int64), 0, columns - 1)
+    starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+    which = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+    gap = np.isnan(y)
+    low, high = np.where(gap, np.inf, y), np.where(gap, -np.inf, y)
+    first_low = _first_where(low == np.minimum.reduceat(low, starts)[which], which)
+    first_high = _first_where(high == np.maximum.reduceat(high, starts)[which], which)
+    keep = np.sort(np.column_stack([first_low, first_high]), axis=1).ravel()  # time order
+    keep = keep[np.r_[True, keep[1:] != keep[:-1]]]  # a one-sample column: its sample once
+    return t[keep], y[keep]
+
+
+def _first_where(mask: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """The first index where `mask` holds, per run of equal `which` (each run has one)."""
+    hits = np.flatnonzero(mask)
+    return hits[np.r_[True, which[hits][1:] != which[hits][:-1]]]
 
 
 @dataclass
@@ -60,23 +65,28 @@ class PanelData:
         return max(tops, default=0.0)
 
 
-def _line(series: Series, log: bool = False) -> Line | None:
+def _line(series: Series, span: tuple[float, float], columns: int, log: bool) -> Line | None:
     y = np.array(series.values, dtype=float)
     if not len(y) or np.isnan(y).all():
         return None
-    t = np.asarray(series.times[: len(y)], dtype=float)
+    t = np.asarray(series.times[: len(y)], dtype=float)  # ascending (the model's contract)
     if log:
         y = np.where(y > 0, y, np.nan)
-    t, y = downsample(t, y)
+    t, y = decimate(t, y, *span, columns)
     return Line(series, t / SECONDS_PER_DAY, y)
 
 
 def panel_data(
-    report: Report, keys: tuple[str, ...], media: frozenset[Media] | None
+    report: Report,
+    keys: tuple[str, ...],
+    media: frozenset[Media] | None,
+    columns: int = COLUMNS,
 ) -> list[PanelData]:
     """One `PanelData` per key, in order, holding the report's series for that panel (only
-    those of `media` when given); a panel may come back with no lines."""
+    those of `media` when given), decimated to `columns` pixel columns over the report's time
+    range; a panel may come back with no lines."""
     out = []
+    span = report.time_range() or (0.0, 0.0)
     estimated = None
     for key in keys:
         panel = PANELS[key]
@@ -99,7 +109,7 @@ def panel_data(
             if media is None or Media.AUDIO in media:
                 chosen += estimated
         for s in chosen:
-            line = _line(s, panel.log)
+            line = _line(s, span, columns, panel.log)
             if line is not None:
                 data.lines.append(line)
         out.append(data)

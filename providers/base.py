@@ -18,7 +18,7 @@ from providers.errors import UnknownProviderError
 from providers.models import Listing, Report
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from providers.settings import BaseProviderSettings
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Provider(Protocol):
     label: ClassVar[str]  # "Cloudflare RealtimeKit"
     aliases: ClassVar[tuple[str, ...]]
     settings_needed: ClassVar[tuple[str, ...]]  # env var names of the credentials
+    settings_class: ClassVar[type[BaseProviderSettings]]  # the variables it reads
     usage: ClassVar[tuple[str, ...]]  # command forms, e.g. "cf <peer_id>"
     example: ClassVar[str]  # one example command
 
@@ -66,7 +67,7 @@ class Provider(Protocol):
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, transport: httpx.BaseTransport | None = None
+        cls, settings: BaseProviderSettings, transport: httpx.BaseTransport | None = None
     ) -> Provider: ...
 
     def fetch(self, lookup: Lookup) -> Report | Listing: ...
@@ -137,7 +138,7 @@ def get_provider_class(word: str) -> type[Provider]:
     raise UnknownProviderError(word, choices, close[0] if close else None)
 
 
-def missing_settings(settings: Settings, names: tuple[str, ...]) -> list[str]:
+def missing_settings(settings: BaseProviderSettings, names: tuple[str, ...]) -> list[str]:
     """The env var names among `names` whose setting is empty."""
     out = []
     for name in names:

@@ -8,10 +8,10 @@ joined with that participant's peer report; the participant id is the peer id) a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic_core import from_json
 
 from providers import cloudflare_raw as raw
@@ -19,12 +19,10 @@ from providers.base import Lookup, missing_settings, register
 from providers.cloudflare_normalize import PROVIDER, normalize
 from providers.cloudflare_series import when
 from providers.errors import BadResponseError, ConfigError, InputError, NotFoundError
-from providers.http import RetryPolicy, error_message, make_client, request_json
-from providers.ids import check_uuid, segment
+from providers.http import Limits, RetryPolicy, error_message, make_client, request_json
+from providers.ids import check_identity, check_uuid, segment
 from providers.models import Listing, ListingRow, Report
-
-if TYPE_CHECKING:
-    from bot.config import Settings
+from providers.settings import BaseProviderSettings
 
 LABEL = "Cloudflare RealtimeKit"
 AUTH_HINT = (
@@ -40,11 +38,23 @@ def _loads(content: bytes) -> Any:
     return from_json(content, cache_strings="keys")
 
 
+class CloudflareSettings(BaseProviderSettings):
+    cloudflare_api_token: SecretStr | None = None
+    cloudflare_account_id: str | None = None
+    realtimekit_app_id: str | None = None
+    cloudflare_base_url: str = "https://api.cloudflare.com/client/v4"
+    # The public key RealtimeKit signs its webhooks with.
+    cloudflare_webhook_key_url: str = (
+        "https://api.realtime.cloudflare.com/.well-known/webhooks.json"
+    )
+
+
 @register
 class CloudflareProvider:
     name: ClassVar[str] = PROVIDER
     aliases: ClassVar[tuple[str, ...]] = ("cloudflare",)
     label: ClassVar[str] = LABEL
+    settings_class: ClassVar[type[BaseProviderSettings]] = CloudflareSettings
     settings_needed: ClassVar[tuple[str, ...]] = (
         "CLOUDFLARE_API_TOKEN",
         "CLOUDFLARE_ACCOUNT_ID",
@@ -82,7 +92,7 @@ class CloudflareProvider:
     @classmethod
     def from_settings(
         cls,
-        settings: Settings,
+        settings: CloudflareSettings,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
     ) -> CloudflareProvider:
@@ -96,6 +106,7 @@ class CloudflareProvider:
             headers={"Authorization": f"Bearer {token}"},
             transport=transport,
             timeout=timeout,
+            limits=Limits.from_settings(settings),
         )
         return cls(client, settings.cloudflare_account_id, settings.realtimekit_app_id, retry)
 
@@ -148,28 +159,53 @@ class CloudflareProvider:
             return self._listing(ids["session_id"])
         return self._report(ids)
 
+    def senders(self, report: Report) -> list[Lookup]:
+        """The peers whose media this participant received, as lookups (no request made)."""
+        own = {report.ids.get("peer_id"), report.participant.id}
+        out = []
+        for peer in report.senders:
+            if peer in own:
+                continue
+            try:
+                out.append(self.parse([peer]))
+            except InputError:
+                continue  # not an id we would look up
+        return out
+
     def _report(self, ids: dict[str, str]) -> Report:
         if "peer_id" in ids:
             peer = self._participant(
                 f"peer-report/{segment(ids['peer_id'])}",
                 f"No {LABEL} peer `{ids['peer_id']}` in this app (stats are kept 30 days).",
             )
+            self._same(peer, {"peer id": ids["peer_id"]})
             return normalize(peer, ids={"peer_id": ids["peer_id"]})
         sid, pid = ids["session_id"], ids["participant_id"]
         details = self._participant(
             f"{segment(sid)}/participants/{segment(pid)}",
             f"No participant `{pid}` in {LABEL} session `{sid}`.",
         )
+        self._same(details, {"participant id": pid, "session id": sid})
         notes = []
         try:
             peer = self._participant(f"peer-report/{segment(pid)}", "No peer report.")
         except NotFoundError:
             peer, notes = None, [f"{LABEL} has no peer report (call stats) for this participant."]
+        if peer is not None:
+            self._same(peer, {"peer id": pid, "session id": sid})
         report = normalize(
             peer or raw.Participant(), details, {"session_id": sid, "participant_id": pid}
         )
         report.notes.extend(notes)
         return report
+
+    def _same(self, who: raw.Participant, asked: dict[str, str]) -> None:
+        answered = {
+            "peer id": who.id,
+            "participant id": who.id,  # the participant id is the peer id
+            "session id": who.session_id,
+        }
+        check_identity(LABEL, self.name, asked, answered, fold_case=True)
 
     def _listing(self, sid: str) -> Listing:
         rows: list[ListingRow] = []

@@ -24,12 +24,14 @@ MEDIA = (
     (Media.SCREEN_VIDEO, "screenshare_video"),
 )
 SIDES = ((Direction.SEND, "producer"), (Direction.RECEIVE, "consumer"))
-# WebRTC reports jitter and RTT in seconds; the API does not state its unit. The unit is decided
-# once per report, from RTT where there is any: RTTs all below 5 are seconds (5 s is beyond any
-# usable call, while a whole call under 5 ms only happens on a LAN). Jitter alone is ambiguous
-# (a clean call has 1-4 ms of it), so without RTT only jitter that stays below 1 is seconds.
-SECONDS_BELOW = 5.0
-JITTER_SECONDS_BELOW = 1.0
+# The unit of the samples' `jitter` and `rtt` is not documented; the only latency unit the peer
+# report documents is milliseconds, for its cumulative `rtt` and `jitter_buffer_delay` summaries
+# ("milliseconds-based thresholds": 100/250/500 ms). WebRTC's getStats measures both in seconds
+# and a client may forward them as measured or in ms, so the unit is decided once per report
+# from evidence that does not depend on how slow the call was (see `decide_delay_unit`), and
+# milliseconds are assumed when nothing in the report can tell. (It is not read off the
+# magnitudes: a LAN call's 1 ms RTT in ms looks just like a 1 s RTT in seconds.)
+MS, SECONDS = 1.0, 1000.0  # the factor that turns a sample into milliseconds
 WORSE_IS_HIGHER = {Metric.LOSS, Metric.JITTER, Metric.RTT, Metric.JITTER_BUFFER}
 # Sample fields read as numbers (the official SDK's producer / consumer stats), per side.
 NUMERIC = {
@@ -52,6 +54,7 @@ COMMON = (
 NAN = float("nan")
 
 Columns = dict[Metric, np.ndarray]
+Found = list[tuple[Media, Direction, list[float], Columns]]
 
 
 def when(text: Any) -> datetime | None:
@@ -109,11 +112,31 @@ def _deltas(counter: np.ndarray, base: np.ndarray | None = None):
     return at, at[1:], np.diff(counter[at])
 
 
+# A counter that starts (first sample of a track) or restarts (ICE restart, reconnect: it
+# went down) counted from zero, so its value is the interval's own count. That holds only when
+# the value is no bigger than a few ordinary intervals' worth; larger means the counter ran
+# before the first sample we have, and that interval stays empty.
+FRESH_COUNTER_INTERVALS = 3.0
+
+
+def _restarts(counter: np.ndarray, deltas: np.ndarray) -> np.ndarray:
+    """Mask over `counter` (the samples that carry it) of those whose value counted from zero:
+    the first one and each one after a decrease, when the value looks fresh."""
+    fresh = np.zeros(len(counter), bool)
+    if not len(counter):
+        return fresh
+    fresh[0] = True
+    fresh[1:] = deltas < 0
+    typical = float(np.median(deltas[deltas >= 0])) if (deltas >= 0).any() else np.inf
+    return fresh & (counter <= FRESH_COUNTER_INTERVALS * max(typical, 1.0))
+
+
 def _track(t: np.ndarray, s: dict[str, np.ndarray], send: bool) -> Columns:
     """Per-interval figures of one track (samples in time order). Counters are cumulative
     (WebRTC getStats): each interval is the difference to the previous sample that carried
-    the counter; a decrease means the counter was reset, and that interval is left empty
-    because its start is unknown."""
+    the counter. At a track's first sample and after a reset (the counter went down) the
+    counter started from zero, so its own value is the interval's count (`_restarts`): loss at
+    join or right after a reconnect is kept, not dropped."""
     n = len(t)
     loss, bitrate, jb = np.full(n, NAN), np.full(n, NAN), np.full(n, NAN)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -121,10 +144,15 @@ def _track(t: np.ndarray, s: dict[str, np.ndarray], send: bool) -> Columns:
         lost = s["packets_lost"]
         at, now, d_base = _deltas(packets, lost)
         d_lost = np.diff(lost[at])
+        # Each sample's own count: the delta, or the counter itself where it counted from zero
+        # (a receiver's report of lost packets restarts with the stream it belongs to).
+        fresh = _restarts(packets[at], d_base)
+        own_base = np.where(fresh, packets[at], np.concatenate(([NAN], d_base)))
+        own_lost = np.where(fresh, lost[at], np.concatenate(([NAN], d_lost)))
         # Outbound: lost (reported back by the receiver) is part of what was sent.
-        expected = d_base if send else d_base + d_lost
-        ok = (d_base >= 0) & (d_lost >= 0) & (expected > 0)
-        loss[now[ok]] = np.minimum(100.0, 100.0 * d_lost[ok] / expected[ok])
+        expected = own_base if send else own_base + own_lost
+        ok = (own_base >= 0) & (own_lost >= 0) & (expected > 0)
+        loss[at[ok]] = np.minimum(100.0, 100.0 * own_lost[ok] / expected[ok])
 
         at, now, d_bytes = _deltas(s["bytes_sent" if send else "bytes_received"])
         d_t = np.diff(t[at])
@@ -197,7 +225,7 @@ def add_series(report: Report, quality: Any) -> None:
     # Simulcast layers repeat the encoder's limitation reason: keep one per time, not "none"
     # when any layer names a reason.
     limits: dict[tuple[float, Media], str] = {}
-    found: list[tuple[Media, Direction, list[float], Columns]] = []
+    found: Found = []
     for media, prefix in MEDIA:
         for direction, side in SIDES:
             send = direction == Direction.SEND
@@ -208,6 +236,11 @@ def add_series(report: Report, quality: Any) -> None:
                 rows, t = [r for r, ok in zip(rows, placed, strict=True) if ok], t[placed]
             if not rows:
                 continue
+            if not send:
+                for r in rows:
+                    peer = r.get("peer_id")
+                    if isinstance(peer, str) and peer and peer not in report.senders:
+                        report.senders.append(peer)
             if send and media in (Media.VIDEO, Media.SCREEN_VIDEO):
                 for at, r in zip(t.tolist(), rows, strict=True):
                     reason = r.get("quality_limitation_reason")
@@ -221,7 +254,9 @@ def add_series(report: Report, quality: Any) -> None:
                 )
             times, merged = _merge(tracks, send)
             found.append((media, direction, times.tolist(), merged))
-    scale = _delay_scale([cols for *_, cols in found])
+    scale, note = decide_delay_unit(found, quality)
+    if note:
+        report.notes.append(note)
     for media, direction, times, merged in found:
         _append(report, media, direction, times, merged, scale)
     report.limitations = [
@@ -257,18 +292,212 @@ def _by_track(rows: list[dict], t: np.ndarray, send: bool):
         yield at, {key: col[at] for key, col in cols.items()}
 
 
-def _peak(tracks: list[Columns], metric: Metric) -> float | None:
-    peaks = [np.nanmax(c[metric]) for c in tracks if metric in c and not np.isnan(c[metric]).all()]
-    return float(max(peaks)) if peaks else None
+# --- the unit of jitter and RTT ----------------------------------------------------------------
+
+UNIT_WORDS = {MS: "milliseconds", SECONDS: "seconds (shown in ms)"}
+# A reading is ruled out when the provider's own figure is this far from what it implies.
+RATIO_FIT = 1.0  # log10: within 10x of the provider's RTT average (the other unit is 1000x off)
+FRACTION_FIT, FRACTION_MISS = 0.15, 0.3  # share of samples at or over a latency bucket
+MOS_MARGIN = 1.0  # provider MOS above the best an E-model allows for the delay
+JITTER_OVER_BUFFER = 5.0  # a jitter buffer holds packets for longer than the jitter it absorbs
+MIN_BUFFER_MS = 20.0  # one audio packet: the least a jitter buffer holds
+MIN_RTT_MS = 0.1  # light through 10 km of fibre and back: no path to a media server is shorter
 
 
-def _delay_scale(tracks: list[Columns]) -> float:
-    """1000 when the report's jitter and RTT are in seconds, else 1 (see SECONDS_BELOW)."""
-    rtt = _peak(tracks, Metric.RTT)
-    if rtt is not None:
-        return 1000.0 if rtt < SECONDS_BELOW else 1.0
-    jitter = _peak(tracks, Metric.JITTER)
-    return 1000.0 if jitter is not None and jitter < JITTER_SECONDS_BELOW else 1.0
+def _real(values: np.ndarray) -> np.ndarray:
+    return values[~np.isnan(values)]
+
+
+def _unit_name(unit: float) -> str:
+    return "milliseconds" if unit == MS else "seconds"
+
+
+def _g(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _emodel_ceiling(delay_ms: float) -> float:
+    """The best MOS the simplified E-model (G.107) allows for `delay_ms` with no loss."""
+    eff = delay_ms + 10
+    r = 93.2 - (eff / 40 if eff < 160 else (eff - 120) / 10)
+    r = max(0.0, min(100.0, r))
+    return 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r)
+
+
+def _cumulative(quality: Any, media: Media, direction: Direction) -> Any:
+    prefix = dict(MEDIA)[media]
+    side = dict(SIDES)[direction]
+    return getattr(quality, f"{prefix}_{side}_cumulative", None)
+
+
+def _by_average(found: Found, quality: Any) -> list[tuple[float, str]]:
+    """The provider's RTT average (documented in ms) against the samples' mean RTT."""
+    out = []
+    for media, direction, _, cols in found:
+        cum = _cumulative(quality, media, direction)
+        avg = getattr(getattr(cum, "rtt", None), "avg", None)
+        rtt = _real(cols.get(Metric.RTT, np.array([])))
+        if avg is None or avg <= 0 or not len(rtt) or (mean := float(rtt.mean())) <= 0:
+            continue
+        ratio = np.log10(avg / mean)
+        for unit in (MS, SECONDS):
+            if abs(ratio - np.log10(unit)) < RATIO_FIT:
+                fits = "matches" if unit == MS else "is, in seconds,"
+                out.append(
+                    (
+                        unit,
+                        f"the samples' mean {media.value} RTT of {_g(mean)} {fits} the "
+                        f"provider's own RTT average of {_g(avg)} ms, a figure the API documents "
+                        "in milliseconds",
+                    )
+                )
+    return out
+
+
+def _by_fractions(found: Found, quality: Any) -> list[tuple[float, str]]:
+    """The provider's share of RTT samples at or over 100/250/500 ms against the samples'."""
+    out = []
+    for media, direction, _, cols in found:
+        cum = getattr(_cumulative(quality, media, direction), "rtt", None)
+        rtt = _real(cols.get(Metric.RTT, np.array([])))
+        if cum is None or not len(rtt):
+            continue
+        cuts = [(c, f) for c, f in ((100, cum.ms100), (250, cum.ms250), (500, cum.ms500))]
+        cuts = [(c, f) for c, f in cuts if f is not None]
+        if not cuts:
+            continue
+        share = {u: [float((rtt * u >= c).mean()) for c, _ in cuts] for u in (MS, SECONDS)}
+        miss = {u: max(abs(g - f) for g, (_, f) in zip(share[u], cuts, strict=True)) for u in share}
+        for unit, other in ((MS, SECONDS), (SECONDS, MS)):
+            if miss[unit] <= FRACTION_FIT and miss[other] >= FRACTION_MISS:
+                # Name the bucket where the two readings differ most.
+                i = max(range(len(cuts)), key=lambda k: abs(share[MS][k] - share[SECONDS][k]))
+                out.append(
+                    (
+                        unit,
+                        f"the provider's share of {media.value} RTT samples at or over "
+                        f"{cuts[i][0]} ms ({cuts[i][1]:.0%}) fits the samples read as "
+                        f"{_unit_name(unit)} ({share[unit][i]:.0%}), not as "
+                        f"{_unit_name(other)} ({share[other][i]:.0%})",
+                    )
+                )
+    return out
+
+
+def _by_mos(found: Found) -> list[tuple[float, str]]:
+    """The provider's audio MOS against the best an E-model allows for the delay each reading
+    implies (one-way delay RTT/2 plus jitter, lenient so a MOS that ignores delay still fits
+    any reading but an absurd one)."""
+    rtts = [_real(c[Metric.RTT]) for _, _, _, c in found if Metric.RTT in c]
+    rtt_all = np.concatenate(rtts) if rtts else np.array([])
+    rtt = float(np.median(rtt_all)) if len(rtt_all) else 0.0
+    out = []
+    for media, _, _, cols in found:
+        if media not in (Media.AUDIO, Media.SCREEN_AUDIO) or Metric.MOS not in cols:
+            continue
+        mos = _real(cols[Metric.MOS])
+        mos = mos[(mos > 0) & (mos <= 5)]
+        jit = _real(cols.get(Metric.JITTER, np.array([])))
+        jitter = float(np.median(jit)) if len(jit) else 0.0
+        if not len(mos) or (rtt <= 0 and jitter <= 0):
+            continue
+        median = float(np.median(mos))
+        ceiling = {u: _emodel_ceiling((rtt / 2 + jitter) * u) for u in (MS, SECONDS)}
+        ruled_out = [u for u in (MS, SECONDS) if median > ceiling[u] + MOS_MARGIN]
+        if len(ruled_out) == 1:
+            bad = ruled_out[0]
+            good = SECONDS if bad == MS else MS
+            what = " and ".join(
+                f"{name} of {_g(value * bad)} ms"
+                for name, value in (("an RTT", rtt), ("a jitter", jitter))
+                if value > 0
+            )
+            out.append(
+                (
+                    good,
+                    f"the provider's {media.value} MOS (median {median:.2f}) is far above the "
+                    f"{ceiling[bad]:.2f} that {what}, the samples read as "
+                    f"{_unit_name(bad)}, would allow",
+                )
+            )
+    return out
+
+
+def _by_jitter_buffer(found: Found, quality: Any) -> list[tuple[float, str]]:
+    """Received jitter against the provider's jitter-buffer average (documented in ms): a
+    buffer holds packets for longer than the jitter it smooths, so jitter read as seconds
+    that dwarfs the buffer is not seconds."""
+    out = []
+    for media, direction, _, cols in found:
+        if direction != Direction.RECEIVE or Metric.JITTER not in cols:
+            continue
+        cum = getattr(_cumulative(quality, media, direction), "jitter_buffer_delay", None)
+        avg = getattr(cum, "avg", None)
+        jit = _real(cols[Metric.JITTER])
+        if avg is None or avg < 0 or not len(jit):
+            continue
+        jitter = float(np.median(jit))
+        limit = JITTER_OVER_BUFFER * max(avg, MIN_BUFFER_MS)
+        if jitter * SECONDS > limit >= jitter * MS:
+            out.append(
+                (
+                    MS,
+                    f"received {media.value} jitter read as seconds (median "
+                    f"{_g(jitter * SECONDS)} ms) would dwarf the provider's average "
+                    f"jitter-buffer delay of {_g(avg)} ms, a figure the API documents in "
+                    "milliseconds",
+                )
+            )
+    return out
+
+
+def _by_rtt_floor(found: Found) -> list[tuple[float, str]]:
+    rtts = [_real(c[Metric.RTT]) for _, _, _, c in found if Metric.RTT in c]
+    rtt = np.concatenate(rtts) if rtts else np.array([])
+    rtt = rtt[rtt > 0]
+    if not len(rtt) or (median := float(np.median(rtt))) >= MIN_RTT_MS:
+        return []
+    return [
+        (
+            SECONDS,
+            f"read as milliseconds, the median RTT of {_g(median)} ms would be shorter than "
+            "any network round trip to a media server",
+        )
+    ]
+
+
+def decide_delay_unit(found: Found, quality: Any) -> tuple[float, str | None]:
+    """The factor that turns this report's jitter and RTT samples into ms, and a note that says
+    why. Checks run strongest first: the provider's own RTT summary (average, then bucket
+    shares), its MOS, its jitter-buffer summary, then the shortest possible RTT. The first
+    that tells the units apart decides; any later one that disagrees is named in the note.
+    With no evidence the documented unit, milliseconds, is assumed and the note says so."""
+
+    def nonzero(metric: Metric) -> bool:  # zero reads the same in either unit
+        return any((_real(c[metric]) != 0).any() for *_, c in found if metric in c)
+
+    has_rtt, has_jitter = nonzero(Metric.RTT), nonzero(Metric.JITTER)
+    if not (has_rtt or has_jitter):
+        return MS, None
+    what = "RTT and jitter" if has_rtt and has_jitter else "RTT" if has_rtt else "Jitter"
+    evidence = (
+        _by_average(found, quality)
+        + _by_fractions(found, quality)
+        + _by_mos(found)
+        + _by_jitter_buffer(found, quality)
+        + _by_rtt_floor(found)
+    )
+    if not evidence:
+        return MS, (
+            f"{what} read as milliseconds, the unit the API documents for its own RTT and "
+            "jitter-buffer summaries: nothing in this report cross-checks the samples' unit."
+        )
+    unit, why = evidence[0]
+    note = f"{what} read as {UNIT_WORDS[unit]}: {why}."
+    against = [text for u, text in evidence[1:] if u != unit]
+    if against:
+        note += f" Against it: {against[0]}."
+    return unit, note
 
 
 def _append(

@@ -11,14 +11,28 @@ Errors::
         ├── NotFoundError            404: no such session / participant / peer
         ├── RateLimitedError         429: `retry_after` seconds (None when not given)
         ├── UnavailableError         timeouts, connection errors, 5xx after retries
-        └── BadResponseError         the body was not the JSON we expect
+        └── BadResponseError         not the JSON we expect: malformed, too large, too deep, or
+                                     about another participant than the one asked for
 
 httpx errors are translated at the provider boundary (`providers.http.request_json`): nothing
 above `providers/` sees an httpx exception. Messages never contain secrets: they are built from
-the status, the provider's message (truncated) and the variable *names*.
+the status, the provider's message (masked, then truncated: `shown`) and the variable *names*;
+`bot.lookup.run` masks every configured secret once more on the way out.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MASK = "[redacted]"
+# What a provider may echo back from our request: a bearer header, a JWT (VideoSDK and Stream
+# send bare ones), a Slack token.
+SECRET_SHAPES = re.compile(
+    r"(?i:\bbearer\s+\S+)"
+    r"|\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
+    r"|\b(?:xox[a-z]-|xapp-)[A-Za-z0-9-]+"
+)
 
 
 class CallQualityError(Exception):
@@ -84,8 +98,17 @@ class BadResponseError(ProviderError):
     pass
 
 
-def shown(value: str) -> str:
-    """`value` as quoted inside a message: backticks swapped (they would end the quote), cut
-    to 40 characters so a hostile or runaway value cannot flood the answer."""
-    value = value.replace("`", "'")
+def mask(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every one of `secrets` and anything shaped like a credential masked."""
+    # Longest first, so a secret that contains another is masked whole.
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return SECRET_SHAPES.sub(MASK, text)
+
+
+def shown(value: str, secrets: Iterable[str] = ()) -> str:
+    """`value` as quoted inside a message: credentials masked (before the cut, so no part of
+    one is left), backticks swapped (they would end the quote), cut to 40 characters so a
+    hostile or runaway value cannot flood the answer."""
+    value = mask(value, secrets).replace("`", "'")
     return value if len(value) <= 40 else value[:40] + "…"

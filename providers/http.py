@@ -1,14 +1,18 @@
 """The shared HTTP call: one GET with bounded retries, every failure translated into the
 ProviderError tree (`providers.errors`).
 
-Providers build their client with `make_client` (timeouts on by default, no redirects) and may
-pass a `transport`, so tests and the sandbox swap the transport, not the code. Nothing above
+Providers build their client with `make_client` (timeouts on by default, no redirects, a total
+deadline per request and a cap on the body's size: `providers.body`) and may pass a
+`transport`, so tests and the sandbox swap the transport, not the code. Nothing above
 `providers/` sees an httpx exception.
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
+import json
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from providers import body as bodies
 from providers.errors import (
     AuthError,
     BadResponseError,
@@ -28,6 +33,33 @@ from providers.errors import (
 )
 
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+DEFAULT_DEADLINE_S = 20.0  # one request_json call, retries and a slow body included
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024  # an hour of per-second stats is ~6 MB
+
+
+@dataclass(frozen=True)
+class Limits:
+    deadline_s: float = DEFAULT_DEADLINE_S
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Limits:
+        return cls(settings.provider_deadline_s, settings.provider_max_bytes)
+
+
+class ProviderClient(httpx.Client):
+    """An httpx.Client that carries the limits `request_json` applies to every call."""
+
+    limits: Limits = Limits()
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The verified TLS context every client shares (httpx's default: certifi, or SSL_CERT_FILE
+    / SSL_CERT_DIR). Each lookup makes a client, and a client that builds its own context
+    loads the CA bundle: ~30 ms of CPU under the interpreter lock, which a burst of lookups
+    used to take from the acks."""
+    return httpx.create_ssl_context()
 
 
 def make_client(
@@ -35,14 +67,18 @@ def make_client(
     headers: Mapping[str, str] | None = None,
     transport: httpx.BaseTransport | None = None,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-) -> httpx.Client:
-    return httpx.Client(
+    limits: Limits | None = None,
+) -> ProviderClient:
+    client = ProviderClient(
         base_url=base_url.rstrip("/") + "/",
         headers={"Accept": "application/json", "User-Agent": "callquality/0.1", **(headers or {})},
         transport=transport,
         timeout=timeout,
         follow_redirects=False,
+        verify=tls_context(),
     )
+    client.limits = limits or Limits()
+    return client
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -81,6 +117,13 @@ def error_message(body: Any) -> str | None:
     return None
 
 
+def _sent_secrets(client: httpx.Client, headers: Mapping[str, str] | None) -> list[str]:
+    """The credentials this request carried, which an error message may echo back."""
+    values = [client.headers.get("authorization"), (headers or {}).get("Authorization")]
+    out = [v for v in values if v]
+    return out + [v.split(None, 1)[1] for v in out if " " in v.strip()]
+
+
 @dataclass
 class RetryPolicy:
     """Bounded retries: 5xx and transport errors with exponential backoff; 429 only when the
@@ -114,32 +157,64 @@ def request_json(
     large bodies); it must raise ValueError on anything that is not JSON.
     """
     retry = retry or RetryPolicy()
+    limits = getattr(client, "limits", None) or Limits()
+    deadline = time.monotonic() + limits.deadline_s
+    late = UnavailableError(
+        f"{label} did not answer within {limits.deadline_s:g} s.", provider=provider
+    )
     last: ProviderError | None = None
+    tried = 0
     for attempt in range(retry.attempts):
         if attempt:
             wait = min(retry.backoff_s * 2 ** (attempt - 1), retry.max_backoff_s)
             if isinstance(last, RateLimitedError) and last.retry_after is not None:
                 wait = last.retry_after
+            if time.monotonic() + wait >= deadline:
+                break  # no time left for another try
             retry.sleep(wait)
+        tried += 1
         try:
-            resp = client.get(path, params=params, headers=headers)
+            resp = bodies.fetch(
+                client,
+                path,
+                params=params,
+                headers=dict(headers or {}),
+                deadline=deadline,
+                max_bytes=limits.max_bytes,
+            )
+        except bodies.Late:
+            raise late from None
+        except bodies.TooLarge:
+            raise BadResponseError(
+                f"{label}'s response was too large (over {limits.max_bytes / 2**20:g} MB).",
+                provider=provider,
+            ) from None
+        except bodies.UnknownEncoding:
+            raise BadResponseError(
+                f"{label} answered with a body it did not encode as announced.", provider=provider
+            ) from None
         except httpx.TimeoutException:
-            last = UnavailableError(f"{label} did not answer in time.", provider=provider)
+            last = late if time.monotonic() >= deadline else None
+            last = last or UnavailableError(f"{label} did not answer in time.", provider=provider)
             continue
         except httpx.TransportError as exc:
             last = UnavailableError(
                 f"{label} could not be reached ({type(exc).__name__}).", provider=provider
             )
             continue
-        status = resp.status_code
+        status = resp.status
         body: Any = None
         decoded = True
         try:
-            body = resp.json() if loads is None else loads(resp.content)
+            body = json.loads(resp.content) if loads is None else loads(resp.content)
+        except RecursionError:
+            raise BadResponseError(
+                f"{label} answered with JSON nested too deeply to read.", provider=provider
+            ) from None
         except ValueError:
             decoded = False
         detail = error_message(body) if decoded else None
-        suffix = f" ({shown(detail)})" if detail else ""
+        suffix = f" ({shown(detail, _sent_secrets(client, headers))})" if detail else ""
         if 200 <= status < 300:
             if not decoded:
                 raise BadResponseError(
@@ -186,8 +261,8 @@ def request_json(
             f"{label} answered HTTP {status}{suffix}.", provider=provider, status=status
         )
     assert last is not None
-    if isinstance(last, UnavailableError) and retry.attempts > 1:
+    if isinstance(last, UnavailableError) and tried > 1:
         raise UnavailableError(
-            f"{last} Tried {retry.attempts} times.", provider=provider, status=last.status
+            f"{last} Tried {tried} times.", provider=provider, status=last.status
         )
     raise last

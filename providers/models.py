@@ -204,6 +204,9 @@ class Report(BaseModel):
     events: list[Event] = Field(default_factory=list)
     limitations: list[Limitation] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)  # what the provider did not supply, in words
+    # The participants whose media this one received, as ids the provider's lookup takes,
+    # when the provider names them (Cloudflare's receive rows carry the remote peer id).
+    senders: list[str] = Field(default_factory=list)
     window_start: datetime | None = None
     window_end: datetime | None = None
     notes: list[str] = Field(default_factory=list)
@@ -256,6 +259,9 @@ class ListingRow(BaseModel):
     left_at: datetime | None = None
     duration_s: float | None = None
     command: str | None = None  # the exact command that looks this row up
+    # The provider's own summary of this participant, when its listing carries one: graded
+    # without a full lookup. Left out of dumps (the full report is one command away).
+    summary: Report | None = Field(default=None, exclude=True)
 
 
 class Listing(BaseModel):

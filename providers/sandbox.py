@@ -10,13 +10,17 @@ shapes, check auth like the real API, and record every request. `EmulatorServer`
 from __future__ import annotations
 
 import json
+import os
+import selectors
+import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
+from providers.emulators.webhooks import Delivery, Signer
 from providers.scenarios import CallTruth, scenarios
 
 # --- emulators ---------------------------------------------------------------------------------
@@ -39,6 +43,14 @@ class Recorded:
 Reply = tuple[int, dict[str, str], Any]  # status, headers, body (dict/list -> JSON; str/bytes raw)
 
 
+@dataclass
+class Drip:
+    """A body sent one byte every `every_s` seconds (a slow or hostile provider)."""
+
+    data: bytes
+    every_s: float
+
+
 class Emulator:
     """Base class of a provider emulator. Subclasses set `provider`, `base_path`,
     `credentials` and implement `route`; `handle` adds recording, canned faults and delay."""
@@ -52,6 +64,8 @@ class Emulator:
         self.requests: list[Recorded] = []
         self.faults: list[Reply] = []  # served first, one per request (tests)
         self.delay_s = 0.0  # added before every answer (benchmarks: slow provider)
+        self.signer = Signer()  # signs this provider's webhooks; its public key is served
+        self.rewrites: dict[str, str] = {}  # path text -> what to answer instead (tests)
         self._lock = threading.Lock()
 
     # subclasses -------------------------------------------------------------------------------
@@ -66,6 +80,10 @@ class Emulator:
         """Command words (provider word first) that look each call up, with its truth."""
         raise NotImplementedError
 
+    def webhook(self, **options: Any) -> Delivery:
+        """A signed delivery of this provider's "call ended" event for a sandbox call."""
+        raise NotImplementedError
+
     # shared -----------------------------------------------------------------------------------
     def handle(self, req: Recorded) -> Reply:
         with self._lock:
@@ -75,6 +93,8 @@ class Emulator:
             time.sleep(self.delay_s)
         if fault is not None:
             return fault
+        for old, new in self.rewrites.items():  # answer about someone else (tests)
+            req = replace(req, path=req.path.replace(old, new))
         return self.route(req)
 
     def settings_env(self, base_url: str) -> dict[str, str]:
@@ -109,6 +129,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, body = self.server.emulator.handle(req)
         except Exception as exc:  # an emulator bug must show up as a 500, not hang the client
             status, headers, body = 500, {}, {"message": f"emulator error: {exc!r}"}
+        if isinstance(body, Drip):
+            return self._drip(status, headers, body)
         if isinstance(body, dict | list):
             data = json.dumps(body).encode()
             headers = {"Content-Type": "application/json", **headers}
@@ -123,10 +145,66 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _drip(self, status: int, headers: dict[str, str], drip: Drip) -> None:
+        self.send_response(status)
+        for k, v in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(drip.data)))
+        self.end_headers()
+        try:
+            for i in range(len(drip.data)):
+                self.wfile.write(drip.data[i : i + 1])
+                self.wfile.flush()
+                time.sleep(drip.every_s)
+        except OSError:  # the client gave up
+            self.close_connection = True
 
-class _Server(ThreadingHTTPServer):
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A threading HTTP server whose `stop()` returns at once.
+
+    `serve_forever` only notices `shutdown()` when its select() times out (every 0.5 s by
+    default), so each stop used to cost up to half a second. Here the loop also waits on a
+    pipe, and `stop()` writes to it: no polling, and the loop ends as soon as it is told.
+    """
+
     daemon_threads = True
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._loop, name="loopback-http", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while True:
+                ready = selector.select()
+                if any(key.fileobj == self._wake_r for key, _ in ready):
+                    return
+                self._handle_request_noblock()
+
+    def stop(self) -> None:
+        os.write(self._wake_w, b"x")
+        if self._thread.is_alive():
+            self._thread.join()
+        self.server_close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+
+class _Server(LoopbackServer):
     emulator: Emulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that stops reading (a capped body, a deadline) resets the connection:
+        # expected, not worth a traceback on stderr.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class EmulatorServer:
@@ -136,7 +214,6 @@ class EmulatorServer:
         self.emulator = emulator
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.emulator = emulator
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def root(self) -> str:
@@ -153,12 +230,11 @@ class EmulatorServer:
         return self.emulator.requests
 
     def start(self) -> EmulatorServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -190,6 +266,11 @@ class Sandbox:
         self.servers = {
             name: EmulatorServer(cls(calls)) for name, cls in emulator_classes().items()
         }
+        for server in self.servers.values():
+            # The sandbox's calls are one meeting: each belongs to the shared session, so its
+            # listing ranks them all and every participant's answer names that session.
+            if hasattr(server.emulator, "shared_home"):
+                server.emulator.shared_home = True
 
     def env(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -197,14 +278,22 @@ class Sandbox:
             out.update(server.emulator.settings_env(server.url))
         return out
 
-    def settings(self, **overrides: Any):
-        from bot.config import Settings
+    def settings(self, settings_class: type | None = None, **overrides: Any):
+        """Settings that point every provider at its emulator, as `settings_class` (default:
+        all providers' own settings; the bot passes its `Settings`)."""
+        from providers.settings import provider_settings_class
 
+        cls = settings_class or provider_settings_class()
         values = {k.lower(): v for k, v in self.env().items()}
-        return Settings(_env_file=None, **{**values, **overrides})
+        return cls(_env_file=None, **{**values, **overrides})
 
     def lookups(self) -> list[tuple[list[str], CallTruth]]:
         return [pair for s in self.servers.values() for pair in s.emulator.demo_lookups()]
+
+    def webhook(self, provider: str = "cf", **options: Any) -> Delivery:
+        """A signed delivery announcing that one of the sandbox's calls ended: the shared
+        session for Cloudflare and VideoSDK, the CPU-limited call for Stream."""
+        return self.servers[provider].emulator.webhook(**options)
 
     def start(self) -> Sandbox:
         for server in self.servers.values():

@@ -58,6 +58,7 @@ class CallTruth:
     tracks: dict[tuple[str, str], dict[str, list[float | None]]] = field(default_factory=dict)
     limitation: list[str | None] = field(default_factory=list)  # video send, per sample
     events: list[tuple[float, str, str]] = field(default_factory=list)  # (offset s, kind, text)
+    remote: str | None = None  # key of the call whose participant this one received from
     # Provider warnings on a published track: (offset s, media, code, text)
     warnings: list[tuple[float, str, str, str]] = field(default_factory=list)
     sparse: bool = False  # emulators should also drop optional metadata
@@ -77,11 +78,15 @@ class CallTruth:
 
     def uuid(self, label: str) -> str:
         """A stable UUID for this call and `label` (e.g. "peer", "session")."""
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"callquality-sandbox/{self.key}/{label}"))
+        return uuid_for(self.key, label)
 
     def token(self, label: str, length: int = 24, alphabet: str = "0123456789abcdef") -> str:
         digest = hashlib.sha256(f"{self.key}/{label}".encode()).digest()
         return "".join(alphabet[b % len(alphabet)] for b in digest)[:length]
+
+
+def uuid_for(key: str, label: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"callquality-sandbox/{key}/{label}"))
 
 
 def _walk(rng: random.Random, n: int, base: float, noise: float, lo: float, hi: float):
@@ -243,6 +248,8 @@ def generate(
         truth.tracks = {}
         truth.limitation = []
     truth.events.append((truth.duration_s, "leave", "Left the session"))
+    if key != "healthy":
+        truth.remote = "healthy"  # everyone else hears Ada, whose uplink is clean
     return truth
 
 

@@ -14,17 +14,25 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 import jwt
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
+from providers import stream_summary as summary
 from providers.base import Lookup, missing_settings, register
-from providers.errors import BadResponseError, ConfigError, InputError, NotFoundError
-from providers.http import DEFAULT_TIMEOUT, RetryPolicy, make_client, request_json
-from providers.ids import check_id, segment
+from providers.errors import (
+    BadResponseError,
+    CallQualityError,
+    ConfigError,
+    InputError,
+    NotFoundError,
+)
+from providers.http import DEFAULT_TIMEOUT, Limits, RetryPolicy, make_client, request_json
+from providers.ids import check_id, check_identity, segment
 from providers.models import Listing, ListingRow, Report
+from providers.settings import BaseProviderSettings
 from providers.stream_normalize import AttendanceRow, Metrics, normalize
 from providers.stream_windows import (
     MAX_WINDOW,
@@ -37,9 +45,6 @@ from providers.stream_windows import (
     split_window,
     to_unix,
 )
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 DEFAULT_BASE_URL = "https://chat.stream-io-api.com"
 MAX_TYPE_LEN = 64  # call type, call id and call session id (API limits)
@@ -68,11 +73,18 @@ def _split_call(word: str) -> tuple[str, str]:
     )
 
 
+class StreamSettings(BaseProviderSettings):
+    stream_api_key: str | None = None
+    stream_api_secret: SecretStr | None = None
+    stream_base_url: str = "https://chat.stream-io-api.com"
+
+
 @register
 class StreamProvider:
     name: ClassVar[str] = "stream"
     label: ClassVar[str] = "Stream Video"
     aliases: ClassVar[tuple[str, ...]] = ()
+    settings_class: ClassVar[type[BaseProviderSettings]] = StreamSettings
     settings_needed: ClassVar[tuple[str, ...]] = ("STREAM_API_KEY", "STREAM_API_SECRET")
     usage: ClassVar[tuple[str, ...]] = (
         "stream <type>:<call_id> <user_id> [last 10m | since <iso> until <iso>]",
@@ -89,6 +101,7 @@ class StreamProvider:
         base_url: str = DEFAULT_BASE_URL,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        limits: Limits | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] | None = None,
         workers: int = WORKERS,
@@ -104,11 +117,12 @@ class StreamProvider:
             headers={"Stream-Auth-Type": "jwt", "Authorization": self.token},
             transport=transport,
             timeout=timeout,
+            limits=limits,
         )
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, transport: httpx.BaseTransport | None = None
+        cls, settings: StreamSettings, transport: httpx.BaseTransport | None = None
     ) -> StreamProvider:
         missing = missing_settings(settings, cls.settings_needed)
         if missing:
@@ -120,6 +134,7 @@ class StreamProvider:
             base_url=settings.stream_base_url,
             transport=transport,
             timeout=httpx.Timeout(settings.http_timeout_s, connect=5.0),
+            limits=Limits.from_settings(settings),
         )
 
     @cached_property
@@ -277,7 +292,14 @@ class StreamProvider:
             f"No metrics for user `{ids['user_id']}` session `{ids['user_session_id']}` in call "
             f"`{ids['call_type']}:{ids['call_id']}` session `{ids['session_id']}`.",
         )
-        return self._model(Metrics, body)
+        metrics = self._model(Metrics, body)
+        check_identity(
+            self.label,
+            self.name,
+            {"user id": ids["user_id"], "user session id": ids["user_session_id"]},
+            {"user id": metrics.user_id, "user session id": metrics.user_session_id},
+        )
+        return metrics
 
     def _find_row(self, ids: dict[str, str]) -> AttendanceRow | None:
         rows, _total, _more = self._attendance(
@@ -379,16 +401,41 @@ class StreamProvider:
             total=len(rows),
         )
 
+    def _summaries(self, call_type: str, call_id: str, session: str) -> dict[str, Report]:
+        """Each participant session's summary from the session stats endpoint; empty when the
+        endpoint has none (then every participant is looked up in full)."""
+        path = (
+            f"api/v2/video/call_stats/{segment(call_type)}/{segment(call_id)}/{segment(session)}"
+            "/participants"
+        )
+        ids = {"call_type": call_type, "call_id": call_id, "session_id": session}
+        pages: list[summary.SummaryPage] = []
+        params: dict[str, Any] = {"limit": PAGE_SIZE}
+        try:
+            for _ in range(MAX_PAGES):
+                body = self._get(path, params, "No session stats.")
+                pages.append(self._model(summary.SummaryPage, body))
+                if not pages[-1].next:
+                    break
+                params = {**params, "next": pages[-1].next}
+        except CallQualityError:
+            return {}
+        return summary.reports(pages, ids)
+
     def _session_listing(self, call_type: str, call_id: str, session: str) -> Listing:
         call = f"{call_type}:{call_id}"
         rows, total, more = self._attendance(call_type, call_id, session)
         rows = sorted(rows, key=lambda r: to_unix(r.joined_at) or 0.0)
         notes = [f"Only the first {len(rows)} participant sessions are listed."] if more else []
+        listed = [self._row(call, session, r, None) for r in rows if r.user_session_id]
+        summaries = self._summaries(call_type, call_id, session)
+        for row in listed:
+            row.summary = summaries.get(row.id)
         return Listing(
             provider=self.name,
             title=f"Participant sessions of `{call}` (session `{session}`)",
             ids={"call_type": call_type, "call_id": call_id, "session_id": session},
-            rows=[self._row(call, session, r, None) for r in rows if r.user_session_id],
+            rows=listed,
             total=total if total is not None else len(rows),
             notes=notes,
         )

@@ -19,11 +19,13 @@ from providers.errors import InputError
 MAX_REQUEST_WINDOW = timedelta(minutes=30)  # the API's own limit per request
 MAX_WINDOW = timedelta(hours=24)  # what one chat answer may cover
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 Window = tuple[datetime, datetime]
 Point = tuple[float, float | None]
 
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_LAST = re.compile(r"^(\d+)\s*(s|sec|secs|m|min|mins|h|hr|hrs)$", re.IGNORECASE)
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")  # fullmatch: `$` would let a trailing newline in
+_LAST = re.compile(r"(\d+)\s*(s|sec|secs|m|min|mins|h|hr|hrs)", re.IGNORECASE)
 _UNIT_S = {"s": 1, "sec": 1, "secs": 1, "m": 60, "min": 60, "mins": 60, "h": 3600, "hr": 3600}
 _UNIT_S["hrs"] = 3600
 
@@ -39,7 +41,7 @@ def to_unix(value: Any) -> float | None:
         text = value.strip()
         if not text:
             return None
-        if _NUMBER.match(text):
+        if _NUMBER.fullmatch(text):
             value = int(text) if "." not in text else float(text)
         else:
             try:
@@ -87,21 +89,29 @@ def ceil_ms(when: datetime) -> datetime:
 def _parse_instant(word: str) -> datetime:
     try:
         when = datetime.fromisoformat(word)
-    except ValueError:
+        # At the calendar's edges the offset alone overflows: 0001-01-01T00:00+01:00.
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InputError(
             f"`{word[:40]}` is not a time: use ISO-8601 like `2026-11-20T14:00:00Z`."
         ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    if not EARLIEST <= when < LATEST:
+        # Windows are widened and stepped through later; far from now that overflows too.
+        raise InputError(f"`{word[:40]}` is not a time a call can have been in.")
+    return when
 
 
 def parse_last(text: str) -> timedelta:
     """`10m` / `2h` / `90s` -> a duration within (0, 24 h]."""
-    match = _LAST.match(text.strip())
+    match = _LAST.fullmatch(text.strip())
     if not match:
         raise InputError(
             f"`{text[:40]}` is not a duration: use e.g. `last 10m`, `last 2h`, `last 90s`."
         )
-    span = timedelta(seconds=int(match.group(1)) * _UNIT_S[match.group(2).lower()])
+    seconds = int(match.group(1)) * _UNIT_S[match.group(2).lower()]
+    if seconds > MAX_WINDOW.total_seconds():  # before timedelta(), which overflows
+        raise InputError("That window is longer than 24 hours; ask for at most `last 24h`.")
+    span = timedelta(seconds=seconds)
     if span <= timedelta(0):
         raise InputError("The window is empty: use e.g. `last 10m`.")
     if span > MAX_WINDOW:

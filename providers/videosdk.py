@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
 import jwt
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from providers import videosdk_raw as raw
 from providers.base import Lookup, missing_settings, register
 from providers.errors import BadResponseError, ConfigError, InputError
-from providers.http import RetryPolicy, make_client, request_json
-from providers.ids import check_id, segment
+from providers.http import Limits, RetryPolicy, make_client, request_json
+from providers.ids import check_id, check_identity, segment
 from providers.models import Listing, ListingRow, Report
+from providers.settings import BaseProviderSettings
 from providers.videosdk_normalize import NAME, normalize
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 LABEL = "VideoSDK"
 MAX_ID_LEN = 64  # VideoSDK ids are short (24-hex session ids, 8-char participant ids)
@@ -144,11 +142,18 @@ def _listing(session_id: str, pages: list[raw.ParticipantsPage], truncated: bool
 # --- the provider ------------------------------------------------------------------------------
 
 
+class VideoSDKSettings(BaseProviderSettings):
+    videosdk_api_key: str | None = None
+    videosdk_secret_key: SecretStr | None = None
+    videosdk_base_url: str = "https://api.videosdk.live"
+
+
 @register
 class VideoSDKProvider:
     name: ClassVar[str] = NAME
     label: ClassVar[str] = LABEL
     aliases: ClassVar[tuple[str, ...]] = ("vs",)
+    settings_class: ClassVar[type[BaseProviderSettings]] = VideoSDKSettings
     settings_needed: ClassVar[tuple[str, ...]] = ("VIDEOSDK_API_KEY", "VIDEOSDK_SECRET_KEY")
     usage: ClassVar[tuple[str, ...]] = FORMS
     example: ClassVar[str] = "videosdk 62d13ccea0f6ac85649d7931 fj9jxhtw"
@@ -161,6 +166,7 @@ class VideoSDKProvider:
         base_url: str = "https://api.videosdk.live",
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
+        limits: Limits | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
         per_page: int = PER_PAGE,
@@ -168,7 +174,7 @@ class VideoSDKProvider:
     ):
         self._tokens = TokenSource(api_key, secret, clock=clock)
         kwargs = {"timeout": timeout} if timeout is not None else {}
-        self._client = make_client(base_url, transport=transport, **kwargs)
+        self._client = make_client(base_url, transport=transport, limits=limits, **kwargs)
         self._retry = retry
         self._per_page = per_page
         self._max_pages = max_pages
@@ -197,7 +203,7 @@ class VideoSDKProvider:
     @classmethod
     def from_settings(
         cls,
-        settings: Settings,
+        settings: VideoSDKSettings,
         transport: httpx.BaseTransport | None = None,
         *,
         retry: RetryPolicy | None = None,
@@ -215,6 +221,7 @@ class VideoSDKProvider:
             timeout=httpx.Timeout(
                 settings.http_timeout_s, connect=min(5.0, settings.http_timeout_s)
             ),
+            limits=Limits.from_settings(settings),
             retry=retry,
             clock=clock,
         )
@@ -228,6 +235,15 @@ class VideoSDKProvider:
         pid = check_id("VideoSDK participant id", ids.get("participant", ""), MAX_ID_LEN)
         return self.report(sid, pid)
 
+    def senders(self, report: Report) -> list[Lookup]:
+        """The session's other participants (one listing request): VideoSDK's stats do not
+        say whose media was received, so every other participant is a candidate."""
+        sid, own = report.ids.get("session"), report.ids.get("participant")
+        if not sid:
+            return []
+        listing = self.participants(sid)
+        return [self.parse([sid, row.id]) for row in listing.rows if row.id != own]
+
     def report(self, session_id: str, participant_id: str) -> Report:
         body = self._get(
             f"v2/sessions/{segment(session_id)}/participant/{segment(participant_id)}/stats",
@@ -239,6 +255,12 @@ class VideoSDKProvider:
             raise BadResponseError(
                 f"{LABEL} answered with participant stats in an unexpected shape.", provider=NAME
             ) from None
+        check_identity(
+            LABEL,
+            NAME,
+            {"session id": session_id, "participant id": participant_id},
+            {"session id": stats.session_id, "participant id": stats.participant_id},
+        )
         return normalize(stats, session_id, participant_id)
 
     def participants(self, session_id: str) -> Listing:

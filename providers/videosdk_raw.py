@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def as_number(value: Any) -> float | None:
@@ -59,12 +59,20 @@ class Quality(_Raw):
     video: Num = None
 
 
+def _totals(side: str, media: str) -> AliasChoices:
+    """Packet totals beside `*PacketLost`. The documented example has none; the names are the
+    client SDKs' `totalPackets` in the REST fields' scheme, and WebRTC's packetsReceived /
+    packetsSent. They are read when present, to tell a loss count from a percentage."""
+    webrtc = "PacketsReceived" if side == "recv" else "PacketsSent"
+    return AliasChoices(f"{side}{media}TotalPackets", f"{side}{media}{webrtc}")
+
+
 class Stat(_Raw):
     """One sample. Units, decided from the documented example's magnitudes:
 
-    * `*PacketLost` is a percentage of the interval's packets: the example carries no packets
-      sent/received to turn a count into a rate. If a response holds values above 100 they
-      can only be counts; that response's loss is then dropped rather than misread.
+    * `*PacketLost` is read as a percentage or as a packet count from the values and any
+      packet totals sent beside them (`providers.videosdk_normalize.loss_unit`): the example
+      carries neither totals nor a non-zero loss, so nothing documents it.
     * `average*Rtt` and `average*Jitter` are milliseconds: the example's jitter of 2 would be
       an absurd 2 s, and its sub-millisecond RTTs fit a call on a local network.
     * `average*Bitrate` is bit/s: the example's 60,218 for audio is a plausible 60 kbit/s Opus
@@ -76,6 +84,10 @@ class Stat(_Raw):
     recv_video_loss: Num = Field(None, alias="recvVideoPacketLost")
     send_audio_loss: Num = Field(None, alias="sendAudioPacketLost")
     send_video_loss: Num = Field(None, alias="sendVideoPacketLost")
+    recv_audio_packets: Num = Field(None, validation_alias=_totals("recv", "Audio"))
+    recv_video_packets: Num = Field(None, validation_alias=_totals("recv", "Video"))
+    send_audio_packets: Num = Field(None, validation_alias=_totals("send", "Audio"))
+    send_video_packets: Num = Field(None, validation_alias=_totals("send", "Video"))
     audio_rtt: Num = Field(None, alias="averageAudioRtt")
     video_rtt: Num = Field(None, alias="averageVideoRtt")
     audio_jitter: Num = Field(None, alias="averageAudioJitter")

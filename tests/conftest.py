@@ -1,8 +1,10 @@
 """Fixtures for the end-to-end Slack tests: the Slack stub, the provider sandbox and the bot
-running in HTTP mode under the production WSGI server on a free loopback port."""
+running in HTTP mode under the production ASGI server on a free loopback port."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import time
@@ -13,7 +15,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_app
 from bot.config import Settings
@@ -39,6 +40,25 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _user_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Even a store opened outside a test's own folder (wider fixtures, child processes)
+    stays out of the user's data directory."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The store's SQLite file goes to the test's own folder, never the user's data dir."""
+    monkeypatch.setenv("CALLQUALITY_DATA_DIR", str(tmp_path / "data"))
+
+
 @pytest.fixture
 def slack() -> Iterator[SlackStub]:
     stub = SlackStub().start()
@@ -60,10 +80,12 @@ def sandbox(_sandbox: Sandbox) -> Iterator[Sandbox]:
         server.emulator.faults.clear()
         server.emulator.delay_s = 0.0
         server.emulator.requests.clear()
+        server.emulator.rewrites.clear()
     yield _sandbox
     for server in _sandbox.servers.values():
         server.emulator.faults.clear()
         server.emulator.delay_s = 0.0
+        server.emulator.rewrites.clear()
 
 
 def peer(box: Sandbox, key: str = "receive-loss", provider: str = "cf") -> list[str]:
@@ -78,12 +100,11 @@ def peer(box: Sandbox, key: str = "receive-loss", provider: str = "cf") -> list[
 
 
 class RunningBot:
-    """The app under waitress, and a signed-request client for it."""
+    """The app under uvicorn, and a signed-request client for it."""
 
     def __init__(self, settings: Settings, slack: SlackStub):
         self.settings = settings
         self.slack = slack
-        self.verifier = SignatureVerifier(SIGNING_SECRET)
         self.http = httpx.Client(timeout=10.0)
         self._start()
 
@@ -109,20 +130,37 @@ class RunningBot:
         self.stop_app()
         self.http.close()
 
+    def idle(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has nothing left to do (no listener, job or timeout handler in
+        flight): after this, whatever it was going to post has been posted."""
+        assert self.runtime.wait_idle(timeout), f"the bot was still busy after {timeout} s"
+
     # --- signed requests -------------------------------------------------------------------
     def signed_headers(
-        self, body: str, content_type: str, timestamp: int | None = None, secret: str | None = None
+        self,
+        body: str | bytes,
+        content_type: str,
+        timestamp: int | None = None,
+        secret: str | None = None,
     ) -> dict[str, str]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        verifier = SignatureVerifier(secret) if secret else self.verifier
+        raw = body.encode() if isinstance(body, str) else body
+        base = b"v0:" + ts.encode() + b":" + raw
+        key = (secret or SIGNING_SECRET).encode()
         return {
             "content-type": content_type,
             "x-slack-request-timestamp": ts,
-            "x-slack-signature": verifier.generate_signature(timestamp=ts, body=body),
+            "x-slack-signature": "v0=" + hmac.new(key, base, hashlib.sha256).hexdigest(),
         }
 
     def command(
-        self, text: str, *, channel: str = CHANNEL, response: str = "r1", **sign: Any
+        self,
+        text: str,
+        *,
+        channel: str = CHANNEL,
+        response: str = "r1",
+        trigger_id: str | None = None,
+        **sign: Any,
     ) -> httpx.Response:
         body = urlencode(
             {
@@ -137,20 +175,22 @@ class RunningBot:
                 "text": text,
                 "api_app_id": "ACQAPP001",
                 "response_url": self.slack.response_url(response),
-                "trigger_id": "1.2.3",
+                "trigger_id": trigger_id or f"{time.time_ns()}.{uuid.uuid4().hex[:12]}",
             }
         )
         headers = self.signed_headers(body, "application/x-www-form-urlencoded", **sign)
         return self.http.post(self.url, content=body, headers=headers)
 
-    def event(self, event: dict[str, Any], *, retry_num: int | None = None) -> httpx.Response:
+    def event(
+        self, event: dict[str, Any], *, retry_num: int | None = None, event_id: str | None = None
+    ) -> httpx.Response:
         envelope = {
             "token": "legacy-verification-token",
             "team_id": TEAM_ID,
             "api_app_id": "ACQAPP001",
             "event": event,
             "type": "event_callback",
-            "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
+            "event_id": event_id or "Ev" + uuid.uuid4().hex[:10].upper(),
             "event_time": int(time.time()),
             "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
         }
@@ -258,7 +298,7 @@ def bot_settings(box: Sandbox, slack: SlackStub, **overrides: Any) -> Settings:
         "lookup_timeout_s": 20.0,
     }
     values.update(overrides)
-    return box.settings(**values)
+    return box.settings(Settings, **values)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ files.delete, reactions.add / reactions.remove (kept in `reactions`), views.open
 the WebSocket URL of a Socket Mode stub, once a test sets it).
 
 Programmable failures: `fail_channels[channel] = "not_in_channel"`, `rate_limit_once` (a set of
-method names answered 429 once), `upload_failures` (raw upload POSTs answered 500),
-`update_error` (chat.update refused).
+method names answered 429 once), `rate_limits` (method name -> calls in a row answered 429),
+`upload_failures` (raw upload POSTs answered 500), `update_error` (chat.update refused).
 """
 
 from __future__ import annotations
@@ -22,13 +22,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from providers.sandbox import LoopbackServer
 
 BOT_USER_ID = "UCQBOT01"
 BOT_ID = "BCQBOT01"
 TEAM_ID = "TCQTEAM1"
+RECHECK_S = 0.25
 
 
 def blocks_text(blocks: list[dict[str, Any]] | None) -> str:
@@ -136,14 +139,15 @@ class SlackStub:
         self.update_error: str | None = None  # chat.update answers this error when set
         self.fail_channels: dict[str, str] = {}
         self.rate_limit_once: set[str] = set()
+        self.rate_limits: dict[str, int] = {}  # method -> how many calls in a row get 429
         self.upload_failures = 0
         self.socket_url: str | None = None
-        self._lock = threading.Lock()
+        # Reentrant: wait_for holds it while its predicate reads the stub's lists.
+        self._lock = threading.Condition(threading.RLock())
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.stub = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     # --- lifecycle -------------------------------------------------------------------------
     @property
@@ -159,12 +163,11 @@ class SlackStub:
         return f"{self.root}/response/{name}"
 
     def start(self) -> SlackStub:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     # --- helpers for tests -----------------------------------------------------------------
     def next_ts(self) -> str:
@@ -212,13 +215,18 @@ class SlackStub:
             ]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """The first truthy `predicate()`, checked again after every call the stub answers
+        (and at least every `RECHECK_S`, for predicates about anything else)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = predicate()
-            if got:
-                return got
-            time.sleep(0.02)
-        raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+        with self._lock:
+            while True:
+                got = predicate()
+                if got:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
+                self._lock.wait(min(left, RECHECK_S))
 
     def everything_sent(self) -> str:
         with self._lock:
@@ -226,6 +234,20 @@ class SlackStub:
 
     # --- routing ---------------------------------------------------------------------------
     def handle(
+        self,
+        method_name: str,
+        path: str,
+        headers: dict[str, str],
+        raw: bytes,
+        query: dict[str, Any],
+    ) -> tuple[int, dict[str, str], Any]:
+        try:
+            return self._dispatch(method_name, path, headers, raw, query)
+        finally:
+            with self._lock:
+                self._lock.notify_all()  # wake wait_for
+
+    def _dispatch(
         self,
         method_name: str,
         path: str,
@@ -248,6 +270,9 @@ class SlackStub:
             self.calls.append(call)
             limited = method_name in self.rate_limit_once
             self.rate_limit_once.discard(method_name)
+            if self.rate_limits.get(method_name, 0) > 0:
+                self.rate_limits[method_name] -= 1
+                limited = True
         if limited:
             call.status = 429
             return 429, {"Retry-After": "0"}, {"ok": False, "error": "ratelimited"}
@@ -459,8 +484,7 @@ class SlackStub:
         return 200, {}, "ok"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackServer):
     stub: SlackStub
 
 

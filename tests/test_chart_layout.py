@@ -11,6 +11,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
 from bot.commands import parse_words
+from bot.config import Settings
 from bot.grading import grade
 from bot.lookup import run
 from charts import timeseries
@@ -19,7 +20,7 @@ from providers.models import Direction, Event, EventKind, Media, Metric, Partici
 
 @pytest.fixture(scope="module")
 def outcomes(_sandbox):
-    settings = _sandbox.settings()
+    settings = _sandbox.settings(Settings)
     return {
         (words[0], truth.key): run(parse_words(words), settings)
         for words, truth in _sandbox.lookups()

@@ -10,7 +10,7 @@ import pytest
 
 from bot.grading import grade
 from charts import timeseries
-from charts.timeseries import downsample, render, render_compare, resolve_focus
+from charts.timeseries import decimate, render, render_compare, resolve_focus
 from providers import scenarios
 from providers.models import (
     Direction,
@@ -172,20 +172,33 @@ def test_compare_renders_two_columns(lossy):
     assert size(render_compare(lossy, healthy, focus="loss"))[0] == 1500
 
 
-def test_downsample_keeps_peaks_and_bounds_the_points():
+def test_decimation_keeps_spikes_and_dips_at_two_points_per_pixel_column():
     t = np.arange(3600, dtype=float)
     y = np.full(3600, 1.0)
-    y[1234] = 99.0
-    y[2000:2010] = np.nan
-    ts, ys = downsample(t, y)
-    assert len(ts) == len(ys) <= timeseries.MAX_POINTS
-    assert np.nanmax(ys) == 99.0
+    y[1234], y[2345] = 99.0, -5.0  # one sample each
+    y[2000:2100] = np.nan  # a gap wider than a column
+    ts, ys = decimate(t, y, 0.0, 3600.0, columns=500)
+    assert len(ts) == len(ys) <= 2 * 500
+    assert np.nanmax(ys) == 99.0 and np.nanmin(ys) == -5.0
     assert list(ts) == sorted(ts)
+    assert np.isnan(ys[(ts >= 2010) & (ts < 2090)]).all()  # the gap is still a gap
+    columns = ((ts - 0.0) * 500 / 3600).astype(int)
+    assert np.bincount(columns).max() <= 2
 
 
-def test_downsample_leaves_short_series_alone():
+def test_decimation_bins_by_time_not_by_sample_count():
+    # Dense sampling in the first second, sparse afterwards: the dense part shrinks to its
+    # column's min and max, the sparse samples all stay.
+    t = np.concatenate([np.linspace(0.0, 0.99, 1000), np.arange(1.0, 101.0)])
+    y = np.concatenate([np.sin(np.arange(1000.0)), np.full(100, 0.5)])
+    ts, ys = decimate(t, y, 0.0, 101.0, columns=101)
+    assert sorted(ys[ts < 1.0]) == [y[:1000].min(), y[:1000].max()]
+    assert ts[ts >= 1.0].tolist() == t[1000:].tolist()
+
+
+def test_decimation_leaves_short_series_alone():
     t, y = np.arange(10.0), np.arange(10.0)
-    assert [a.tolist() for a in downsample(t, y)] == [t.tolist(), y.tolist()]
+    assert [a.tolist() for a in decimate(t, y, 0.0, 9.0)] == [t.tolist(), y.tolist()]
 
 
 def test_an_hour_long_call_renders():

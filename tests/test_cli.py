@@ -59,8 +59,13 @@ def test_receive_loss_is_poor_and_names_loss_on_receive(cf, capsys):
     assert top["metric"] == "loss_pct" and top["grade"] == "poor"
     assert "receive" in top["text"] and "loss" in top["text"]
     assert {"metric", "grade", "text"} <= set(top)
-    # Exactly the documented request.
-    (req,) = emulator.requests
+    # Exactly the documented request, then the same for the peer whose media was received
+    # (its uplink was clean: the cause is this participant's downlink).
+    req, sender = emulator.requests
+    assert sender.path.endswith("/peer-report/" + truths["healthy"].uuid("peer"))
+    assert data["findings"][0]["cause"] == (
+        "this participant's downlink (Ada's uplink stayed clean then)"
+    )
     account, app = (
         emulator.credentials()["CLOUDFLARE_ACCOUNT_ID"],
         emulator.credentials()["REALTIMEKIT_APP_ID"],
@@ -82,6 +87,30 @@ def test_healthy_is_good_and_no_stats_is_unknown(cf, capsys):
     code, data = check_json(capsys, "cf", truths["no-stats"].uuid("peer"))
     assert (code, data["grade"]) == (0, "unknown")
     assert "ip" not in data["network"]
+
+
+def test_json_says_what_was_graded_and_whether_it_is_limited(cf, capsys, monkeypatch):
+    _, truths = cf
+    code, data = check_json(capsys, "cf", truths["healthy"].uuid("peer"))
+    assert (code, data["grade"], data["limited"]) == (0, "good", False)
+    sides = {(c["media"], c["direction"]) for c in data["coverage"] if c["metric"] == "loss_pct"}
+    assert sides == {
+        ("audio", "send"),
+        ("audio", "receive"),
+        ("video", "send"),
+        ("video", "receive"),
+    }
+    # Stream shows only what was published: the same JSON keys say so.
+    from providers.emulators.stream import StreamEmulator
+
+    stream = StreamEmulator([generate("healthy")])
+    with EmulatorServer(stream) as server:
+        for name, value in stream.settings_env(server.url).items():
+            monkeypatch.setenv(name, value)
+        code, data = check_json(capsys, "stream", "default:healthy", "user-ada")
+    assert (code, data["grade"], data["limited"]) == (0, "good", True)
+    assert {c["direction"] for c in data["coverage"]} == {"send"}
+    assert data["headline"].startswith("No problem in what Stream Video reports")
 
 
 def test_text_output_and_chart_file(cf, capsys, isolated):
@@ -157,6 +186,11 @@ def test_demo_end_to_end(isolated):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "error:" not in proc.stdout
     assert "Traceback" not in proc.stderr
+    # One proactive post: the signed sandbox webhook, verified, graded, ranked worst first.
+    assert "POST /webhooks/cloudflare -> 200 accepted" in proc.stdout
+    post = proc.stdout.split("[would post to ALERT_CHANNEL] ", 1)[1].splitlines()
+    assert post[1].startswith("   🔴 Margaret · Poor: round-trip time")
+    assert proc.stdout.count("[would post to ALERT_CHANNEL]") == 1
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60):

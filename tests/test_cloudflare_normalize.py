@@ -130,7 +130,7 @@ def test_counter_deltas_resets_and_units():
             "packets_lost": [0, 5, 5][i],
             "bytes_sent": 250_000 * i,
             "jitter": [0.012, 0.015, 0.020][i],  # seconds, like the RTT beside it
-            "rtt": [0.05, 0.06, 0.07][i],  # seconds
+            "rtt": [0.05, 0.06, 0.07][i],  # seconds: 0.06 ms is no network round trip
             "frames_per_second": 30,
             "frame_width": 1280,
             "frame_height": 720,
@@ -143,7 +143,8 @@ def test_counter_deltas_resets_and_units():
     )
     report = parse_peer_report(doc)
     loss = values(report, Media.AUDIO, Direction.RECEIVE, Metric.LOSS)
-    assert loss == [None, 0.0, 10.0, None, pytest.approx(100 * 5 / 105)]
+    # After the reset the counter counted from zero: 10 received, none lost is 0 %.
+    assert loss == [None, 0.0, 10.0, 0.0, pytest.approx(100 * 5 / 105)]
     assert values(report, Media.AUDIO, Direction.RECEIVE, Metric.BITRATE) == [
         None,
         100.0,
@@ -166,6 +167,10 @@ def test_counter_deltas_resets_and_units():
     assert values(report, Media.VIDEO, Direction.SEND, Metric.LOSS) == [None, 5.0, 0.0]
     assert values(report, Media.VIDEO, Direction.SEND, Metric.JITTER) == pytest.approx([12, 15, 20])
     assert values(report, Media.VIDEO, Direction.SEND, Metric.RTT) == pytest.approx([50, 60, 70])
+    assert report.notes == [
+        "RTT and jitter read as seconds (shown in ms): read as milliseconds, the median RTT of "
+        "0.06 ms would be shorter than any network round trip to a media server."
+    ]
     assert values(report, Media.VIDEO, Direction.SEND, Metric.BITRATE) == [None, 2000.0, 2000.0]
     assert values(report, Media.VIDEO, Direction.SEND, Metric.HEIGHT) == [720, 720, 720]
     assert report.get(Media.AUDIO, Direction.SEND, Metric.LOSS) is None
@@ -472,8 +477,8 @@ def test_simulcast_layers_add_up_and_share_one_limitation():
 
 
 def test_millisecond_reports_stay_in_milliseconds():
-    """The unit is decided once per report from RTT: a clean call reported in ms (RTT 40-60,
-    jitter 1-4) must not be read as seconds and graded as seconds of jitter."""
+    """A clean call reported in ms (RTT 40-60, jitter 1-4) with nothing to cross-check it is
+    read in the unit the API documents for latency, milliseconds, and the note says so."""
     rows = [
         {
             "timestamp": iso(i),
@@ -488,11 +493,31 @@ def test_millisecond_reports_stay_in_milliseconds():
     report = parse_peer_report(body({"peer_report": {"quality": {"audio_producer": rows}}}))
     assert values(report, Media.AUDIO, Direction.SEND, Metric.JITTER) == [1.0, 2.5, 4.0]
     assert values(report, Media.AUDIO, Direction.SEND, Metric.RTT) == [40, 50, 60]
+    assert report.notes == [
+        "RTT and jitter read as milliseconds, the unit the API documents for its own RTT and "
+        "jitter-buffer summaries: nothing in this report cross-checks the samples' unit."
+    ]
 
 
-def test_jitter_without_rtt_below_one_is_seconds():
-    rows = [{"timestamp": iso(i), "consumer_id": "c1", "jitter": 0.004 * (i + 1)} for i in range(3)]
+def test_loss_at_join_and_right_after_a_reconnect_is_kept():
+    # The first sample's counters and those after a reset counted from zero: their own values
+    # are the interval's loss. A first sample whose counters ran long before (far more than a
+    # few intervals' worth) stays empty instead.
+    def row(i, received, lost):
+        return {
+            "timestamp": iso(i),
+            "consumer_id": "c1",
+            "producer_id": "p1",
+            "peer_id": "remote",
+            "ssrc": 1,
+            "packets_received": received,
+            "packets_lost": lost,
+        }
+
+    rows = [row(0, 40, 10), row(1, 90, 10), row(2, 140, 10), row(3, 30, 20), row(4, 80, 20)]
     report = parse_peer_report(body({"peer_report": {"quality": {"audio_consumer": rows}}}))
-    assert values(report, Media.AUDIO, Direction.RECEIVE, Metric.JITTER) == pytest.approx(
-        [4.0, 8.0, 12.0]
-    )
+    loss = values(report, Media.AUDIO, Direction.RECEIVE, Metric.LOSS)
+    assert loss == [20.0, 0.0, 0.0, pytest.approx(40.0), 0.0]
+    stale = [row(0, 50_000, 10), row(1, 50_050, 10), row(2, 50_100, 10)]
+    report = parse_peer_report(body({"peer_report": {"quality": {"audio_consumer": stale}}}))
+    assert values(report, Media.AUDIO, Direction.RECEIVE, Metric.LOSS) == [None, 0.0, 0.0]

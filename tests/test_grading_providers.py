@@ -139,3 +139,83 @@ def test_the_same_rule_grades_alike_through_every_provider_with_loss(servers, st
             p: _lookup(servers, p, f"rule-{rule}-{step}").verdict.grade for p in ("cf", "videosdk")
         }
         assert len(set(grades.values())) == 1, (rule, grades)
+
+
+@pytest.mark.parametrize(
+    ("emulator", "expected"),
+    [
+        (CloudflareEmulator, Grade.POOR),
+        (VideoSDKEmulator, Grade.POOR),
+        (StreamEmulator, Grade.GOOD),
+    ],
+)
+def test_an_audio_only_participant_is_graded_on_audio(emulator, expected):
+    truth = replace(generate("receive-loss", duration_s=300, interval_s=5.0), key="audio-only")
+    truth.tracks = {key: track for key, track in truth.tracks.items() if key[0] != VIDEO}
+    truth.limitation = []
+    with EmulatorServer(emulator([truth])) as server:
+        words = server.emulator.demo_lookups()[0][0]
+        env = {k.lower(): v for k, v in server.emulator.settings_env(server.url).items()}
+        lookup = get_provider_class(words[0]).parse(words[1:])
+        verdict = run(lookup, Settings(_env_file=None, **env)).verdict
+    assert verdict.grade == expected, verdict.headline
+    assert {m for m, _d, _x in verdict.coverage} == {"audio"}
+    if emulator is StreamEmulator:
+        # Stream sees only that audio was published: a limited Good, never the green one.
+        assert verdict.limited and verdict.headline.startswith(
+            "No problem in what Stream Video reports (published audio only)"
+        )
+    else:
+        assert verdict.headline.startswith("Poor: packet loss on receive (audio)")
+
+
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("emulator", [CloudflareEmulator, VideoSDKEmulator])
+def test_jitter_scattered_a_hair_over_the_edge_is_good_through_the_provider(emulator, step):
+    truth = _truth("hair", step, {}, "loss_pct")
+    rng = np.random.default_rng(11)
+    per_second = 6.0 + (rng.random(600) < 0.35) * rng.uniform(4.2, 6.0, 600)
+    for track in truth.tracks.values():
+        track["jitter_ms"] = _sampled(per_second, step)
+    with EmulatorServer(emulator([truth])) as server:
+        outcome = _lookup({"x": server}, "x", truth.key)
+    verdict = outcome.verdict
+    jitter = [f for f in verdict.findings if f.metric == "jitter_ms"]
+    assert jitter and all(f.episodes == [] for f in jitter), [f.text for f in jitter]
+    assert verdict.grade == Grade.GOOD, verdict.headline
+
+
+@pytest.mark.parametrize("emulator", [CloudflareEmulator, VideoSDKEmulator])
+def test_a_call_of_two_samples_is_graded_from_them_through_the_provider(emulator):
+    truth = replace(generate("healthy", duration_s=20, interval_s=10.0), key="two-samples")
+    for media in (AUDIO, VIDEO):
+        truth.tracks[(media, RECEIVE)]["loss_pct"] = [15.0, 15.0]
+    with EmulatorServer(emulator([truth])) as server:
+        verdict = _lookup({"x": server}, "x", truth.key).verdict
+    assert verdict.grade == Grade.POOR, verdict.headline
+    assert verdict.headline.startswith("Poor: packet loss on receive")
+    assert any("call was short" in note for note in verdict.notes)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_stream_warnings_are_read_through_the_client(step):
+    truth = _truth("warned", step, {}, "fps")
+    truth.warnings = [
+        (120.0, VIDEO, "PACKET_LOSS", "Packet loss of 15% on the participant's connection"),
+        (300.0, VIDEO, "QUALITY_LIMITED_BY_CPU", "Video quality is limited by the CPU"),
+    ]
+    # The frame rate sent falls at the CPU warning and stays down for two minutes.
+    per_second = np.full(600, 30.0)
+    per_second[300:420] = 6.0
+    truth.tracks[(VIDEO, SEND)]["fps"] = _sampled(per_second, step)
+    with EmulatorServer(StreamEmulator([truth])) as server:
+        verdict = _lookup({"x": server}, "x", truth.key).verdict
+    loss = next(f for f in verdict.findings if f.metric == "loss_pct")
+    assert (loss.grade, loss.source, loss.p50) == (Grade.POOR, "warning", 15.0)
+    assert loss.since == pytest.approx(T0 + 120, abs=1)
+    assert "packet loss" not in verdict.unknown  # the warning said it
+    fps = next(f for f in verdict.findings if f.metric == "fps")
+    assert fps.cause == "the device's CPU could not keep up"
+    assert fps.caused_by is not None and fps.caused_by.source == "warning"
+    assert abs(fps.episodes[0].start - (T0 + 300)) <= step
+    assert verdict.grade == Grade.POOR and not verdict.headline.startswith("No problem")

@@ -1,4 +1,4 @@
-"""`/callquality` end to end: signed requests into the app under waitress, the Slack stub,
+"""`/callquality` end to end: signed requests into the app under uvicorn, the Slack stub,
 the provider emulators."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bot import threads
 from tests.conftest import BOT_TOKEN, CHANNEL, SIGNING_SECRET, USER, RunningBot, bot_settings, peer
 from tests.slack_stub import SlackStub, blocks_text
 
@@ -69,13 +70,25 @@ def test_command_acks_fast_then_posts_verdict_and_chart_in_thread(bot: RunningBo
     assert f"/archives/{CHANNEL}/p{parent.ts.replace('.', '')}|open the answer>" in note["text"]
 
 
-def test_listing_is_posted_with_one_command_per_row(bot: RunningBot, slack, sandbox):
-    truth = next(t for w, t in sandbox.lookups() if t.key == "healthy")
-    bot.command(f"cf session {truth.uuid('session')}")
+def test_session_is_posted_ranked_worst_first_with_one_command_per_row(
+    bot: RunningBot, slack, sandbox
+):
+    from providers.emulators.cloudflare import CloudflareEmulator
+
+    sid = CloudflareEmulator.shared_session_id
+    truths = {t.key: t for _w, t in sandbox.lookups()}
+    bot.command(f"cf session {sid}")
     parent = slack.wait_for(lambda: slack.parents(CHANNEL), timeout=10)[0]
     text = blocks_text(parent.blocks)
-    assert f"*Ada* · 2026-11-20 14:00 UTC · 5 min 0 s\n      `cf {truth.uuid('session')} " in text
-    assert f"{truth.uuid('peer')}`" in text
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith(":red_circle:"))
+    assert lines[first].startswith(":red_circle: *Margaret* · *Poor*: round-trip time")
+    assert lines[first + 1] == f"      `cf {sid} {truths['turn-tcp'].uuid('peer')}`"
+    order = [text.index(f"*{name}*") for name in ("Margaret", "Grace", "Ada", "Alan")]
+    assert order == sorted(order)
+    assert ":large_green_circle: *Ada* · *Good*" in text
+    assert "Whole call" in text
+    assert "203.0.113" not in slack.everything_sent()  # participant addresses are never posted
     assert not slack.shared_files()
 
 
@@ -96,7 +109,7 @@ def test_help_and_bad_input_are_answered_in_the_ack(
     resp = bot.command(text)
     assert resp.status_code == 200, resp.text
     assert expected in resp.text
-    time.sleep(0.2)
+    bot.idle()
     assert not slack.posts()
     assert all(not s.requests for s in sandbox.servers.values())
 
@@ -141,7 +154,10 @@ def test_not_in_channel_answers_with_an_invite_hint(bot: RunningBot, slack, sand
     assert not slack.shared_files()
 
 
-def test_slack_rate_limit_and_failed_upload_are_retried(bot: RunningBot, slack, sandbox):
+def test_slack_rate_limit_and_failed_upload_are_retried(
+    bot: RunningBot, slack, sandbox, monkeypatch
+):
+    monkeypatch.setattr(threads, "UPLOAD_BACKOFF_S", 0.01)  # the retry, not the wait, is tested
     slack.rate_limit_once.add("chat.postMessage")
     slack.upload_failures = 1
     bot.command(" ".join(peer(sandbox, "healthy")))
@@ -167,7 +183,7 @@ def test_bad_signatures_are_rejected_and_nothing_is_posted(bot: RunningBot, slac
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
     assert resp.status_code == 401
-    time.sleep(0.3)
+    bot.idle()
     assert not slack.posts() and not slack.responses
     assert all(not s.requests for s in sandbox.servers.values())
 
@@ -181,11 +197,11 @@ def test_health_check(bot: RunningBot):
 def test_slow_lookup_times_out_with_a_clear_answer(sandbox, slack):
     running = RunningBot(bot_settings(sandbox, slack, lookup_timeout_s=0.5), slack)
     try:
-        sandbox.servers["cf"].emulator.delay_s = 1.5
+        sandbox.servers["cf"].emulator.delay_s = 0.8
         running.command(" ".join(peer(sandbox)))
         reply = slack.wait_for(lambda: slack.responses, timeout=10)[0]
         assert "took longer than" in reply["text"]
-        time.sleep(1.5)  # the late result must not be posted after the user was told
+        running.idle()  # the late result came back: it must not be posted after the timeout
         assert not slack.posts()
     finally:
         running.close()
@@ -197,7 +213,7 @@ def test_burst_of_slow_lookups_is_acked_in_time_and_all_answered(sandbox, slack)
         ids = [w for w, t in sandbox.lookups() if w[0] in ("cf", "videosdk") and len(w) <= 3]
         commands = [" ".join(ids[i % len(ids)]) for i in range(30)]
         for name in ("cf", "videosdk"):
-            sandbox.servers[name].emulator.delay_s = 1.5
+            sandbox.servers[name].emulator.delay_s = 0.5
 
         def send(text: str) -> tuple[int, float]:
             t0 = time.monotonic()

@@ -119,26 +119,31 @@ def raw_log() -> Iterator[RawLog]:
 
 @pytest.fixture
 def socket_bot(
-    sandbox, slack: SlackStub, raw_log: RawLog, caplog, monkeypatch
+    sandbox, slack: SlackStub, raw_log: RawLog, caplog, monkeypatch, request
 ) -> Iterator[SocketBot]:
     caplog.set_level(logging.DEBUG)
     socket = SocketModeStub().start()
     slack.socket_url = socket.url
-    settings = bot_settings(sandbox, slack, slack_app_token=APP_TOKEN, slack_signing_secret=None)
+    # Indirect parameters: `serve` keyword arguments and setting overrides.
+    options = dict(getattr(request, "param", {}))
+    serve_kwargs = {k: options.pop(k) for k in ("port", "host") if k in options}
+    settings = bot_settings(
+        sandbox, slack, slack_app_token=APP_TOKEN, slack_signing_secret=None, **options
+    )
     stop = threading.Event()
     frozen = gc.get_freeze_count()
 
     def run() -> None:
         try:
-            server.serve(settings)
+            server.serve(settings, **serve_kwargs)
         except BaseException as exc:  # SystemExit included: serve's way to refuse to start
             bot.failure.append(exc)
 
     bot = SocketBot(slack, socket, threading.Thread(target=run, name="serve", daemon=True))
 
-    def build(settings_):
+    def build(settings_, runtime=None):
         # The same app `serve` builds, with a runtime the test can shut down afterwards.
-        runtime = Runtime(settings_)
+        runtime = runtime or Runtime(settings_)
         bot.runtimes.append(runtime)
         return build_app(settings_, runtime=runtime)
 
@@ -285,3 +290,50 @@ def test_mention_is_acked_and_answered_in_its_thread(
     assert upload.channel == CHANNEL and upload.data.startswith(PNG)
 
     assert_app_token_only_opens_the_connection(socket_bot, raw_log, caplog)
+
+
+def _free_port() -> int:
+    import socket as sockets
+
+    with sockets.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+WEBHOOK_PORT = _free_port()
+
+
+@pytest.mark.parametrize(
+    "socket_bot",
+    [
+        {
+            "port": WEBHOOK_PORT,
+            "host": "127.0.0.1",
+            "alert_channel": "CALERTS01",
+            "webhook_delay_s": 0.0,
+            "webhook_retries": 0,
+        }
+    ],
+    indirect=True,
+)
+def test_socket_mode_with_a_port_still_takes_provider_webhooks(socket_bot: SocketBot, sandbox):
+    import httpx
+
+    provider, headers, body = sandbox.webhook("cf")
+    url = f"http://127.0.0.1:{WEBHOOK_PORT}"
+    answer = socket_bot.slack.wait_for(
+        lambda: _post_or_none(httpx, f"{url}/webhooks/{provider}", headers, body)
+    )
+    assert (answer.status_code, answer.text) == (200, "accepted (queued)")
+    parent = socket_bot.slack.wait_for(lambda: socket_bot.slack.parents("CALERTS01"), timeout=20)
+    assert parent[0].blocks[0]["text"]["text"].startswith("Poor call · ")
+    assert httpx.get(f"{url}/healthz").text == "ok"
+    # Slack itself is not served over HTTP in Socket Mode: no signing secret was given.
+    assert httpx.post(f"{url}/slack/events", content=b"{}").status_code != 200
+
+
+def _post_or_none(httpx, url: str, headers: dict[str, str], body: bytes):
+    try:
+        return httpx.post(url, headers=headers, content=body)
+    except httpx.ConnectError:  # the server is still starting
+        return None

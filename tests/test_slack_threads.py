@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -80,7 +79,7 @@ def test_duplicate_deliveries_are_answered_once(bot: RunningBot, slack, thread):
     bot.event(bot.message(f"{MENTION} device", ts=ts2, thread_ts=thread))
     bot.event(mention, retry_num=1)
     replies_after(slack, thread, 2)
-    time.sleep(0.5)
+    bot.idle()
     replies = slack.posts(CHANNEL, thread_ts=thread)[1:]
     assert len(replies) == 2, [r.text for r in replies]
     assert "*Media path*: direct (no relay)" in replies[0].text + replies[1].text
@@ -97,7 +96,7 @@ def test_chatter_other_bots_and_foreign_threads_are_ignored(bot: RunningBot, sla
     bot.event(bot.message("video", ts=slack.next_ts(), subtype="channel_join"))
     foreign = slack.add_user_message(CHANNEL, "our deploy thread")
     ask(bot, slack, foreign, "video")  # a thread the bot never answered in
-    time.sleep(0.8)
+    bot.idle()
     assert len(slack.posts(CHANNEL, thread_ts=thread)) == 1
     assert not slack.posts(CHANNEL, thread_ts=foreign)
     # Only the foreign thread's follow-up word needed a look at the thread.

@@ -11,12 +11,14 @@ import jwt
 import pytest
 
 from bot.config import Settings
+from providers import videosdk_raw as raw
 from providers.base import Lookup
 from providers.emulators.videosdk import API_KEY, SECRET, VideoSDKEmulator
 from providers.errors import BadResponseError, ConfigError, InputError
 from providers.models import Direction, Media, Metric, Report
 from providers.sandbox import EmulatorServer
 from providers.videosdk import TokenSource, VideoSDKProvider
+from providers.videosdk_normalize import COUNT, PERCENT, loss_unit, normalize
 
 
 @pytest.fixture(scope="module")
@@ -206,13 +208,20 @@ def test_the_documented_example_normalizes_with_units(server):
     assert only(Media.VIDEO, Direction.RECEIVE, Metric.JITTER) == 2
     assert only(Media.AUDIO, Direction.SEND, Metric.BITRATE) == pytest.approx(60.218)
     assert only(Media.VIDEO, Direction.RECEIVE, Metric.BITRATE) == pytest.approx(307.229)
-    assert only(Media.AUDIO, Direction.RECEIVE, Metric.SCORE) == 4.42
-    assert only(Media.VIDEO, Direction.RECEIVE, Metric.SCORE) == 3.46
-    assert only(Media.VIDEO, Direction.RECEIVE, Metric.HEIGHT) == 360
+    # Media flowed both ways, and the API does not say which side the quality score and the
+    # resolution usage describe: they are named in the notes, not graded on a guessed side.
+    assert report.find(metric=Metric.SCORE) == [] and report.find(metric=Metric.HEIGHT) == []
+    assert report.notes == [
+        "VideoSDK's quality scores are not graded (audio: median 4.42, lowest 4.42; video: "
+        "median 3.46, lowest 3.46): the API does not say whether they rate what this "
+        "participant sent or received, and audio and video flowed both ways.",
+        "VideoSDK's resolution usage (mostly 360p) is not graded: the API does not say whether "
+        "it is the video this participant sent or received, and video flowed both ways.",
+    ]
     assert report.get(Media.VIDEO, Direction.SEND, Metric.BITRATE).unit == "kbps"
     assert report.get(Media.AUDIO, Direction.RECEIVE, Metric.LOSS).unit == "%"
     assert report.get(Media.AUDIO, Direction.SEND, Metric.RTT).unit == "ms"
-    assert len(report.series) == 15
+    assert len(report.series) == 12
 
     assert report.ids == {
         "session": "62d13ccea0f6ac85649d7931",
@@ -229,6 +238,7 @@ def test_the_documented_example_normalizes_with_units(server):
     for words in ("frame rate", "ICE/relay path", "events", "join/leave times"):
         assert words in report.missing
     assert "packet loss" not in report.missing
+    assert "quality score" not in report.missing and "resolution" not in report.missing
 
 
 def test_missing_null_odd_and_extra_fields_are_tolerated(server):
@@ -241,9 +251,13 @@ def test_missing_null_odd_and_extra_fields_are_tolerated(server):
     assert report.get(Media.VIDEO, Direction.SEND, Metric.LOSS).values == [1.0, None]
     assert report.get(Media.AUDIO, Direction.SEND, Metric.RTT).values == [48.5, None]
     assert report.get(Media.AUDIO, Direction.SEND, Metric.BITRATE).values == [None, 42.0]
-    assert report.get(Media.AUDIO, Direction.RECEIVE, Metric.SCORE).values == [3.9, None]
-    assert report.get(Media.VIDEO, Direction.RECEIVE, Metric.SCORE) is None
-    assert report.get(Media.VIDEO, Direction.RECEIVE, Metric.HEIGHT).values == [None, 720]
+    # No received bitrate at all: nothing shows which side the score and resolution are of.
+    assert report.find(metric=Metric.SCORE) == [] and report.find(metric=Metric.HEIGHT) == []
+    assert any("quality score is not graded (audio: median 3.90" in n for n in report.notes)
+    assert any("resolution usage (mostly 720p) is not graded" in n for n in report.notes)
+    assert "Packet loss (audio receive) read as a percentage: its values are fractional" in (
+        " ".join(report.notes)
+    )
     assert report.find(metric=Metric.JITTER) == []
     assert "jitter" in report.missing
     assert "packet loss" not in report.missing
@@ -260,8 +274,82 @@ def test_loss_reported_as_counts_is_left_out_not_misread(server):
     body["stats"][0]["recvVideoPacketLost"] = 7
     report = fetch_report(server, body)
     assert report.get(Media.AUDIO, Direction.RECEIVE, Metric.LOSS) is None
+    # 7 with no packet totals beside it could be either: read as documented, and said so.
     assert report.get(Media.VIDEO, Direction.RECEIVE, Metric.LOSS).values == [7]
-    assert any("packet counts" in note for note in report.notes)
+    assert report.notes[:2] == [
+        "Packet loss (audio receive) left out: values up to 412 cannot be a percentage, and "
+        "there are no packet totals to rate them.",
+        "Packet loss (video receive) assumed to be a percentage: VideoSDK sent no packet "
+        "totals to check it against, and whole numbers up to 7 fit either reading.",
+    ]
+
+
+def test_loss_counts_beside_packet_totals_become_percentages(server):
+    body = fixture("stats_seed.json")
+    body["stats"][0] |= {
+        "recvAudioPacketLost": 5,
+        "recvAudioTotalPackets": 245,  # received: 5 lost of 250 expected
+        "sendVideoPacketLost": 3,
+        "sendVideoPacketsSent": 600,  # sent, the lost ones among them
+    }
+    report = fetch_report(server, body)
+    assert report.get(Media.AUDIO, Direction.RECEIVE, Metric.LOSS).values == [2.0]
+    assert report.get(Media.VIDEO, Direction.SEND, Metric.LOSS).values == [0.5]
+    assert report.notes[0] == (
+        "Packet loss (audio receive, video send) read as packet counts and turned into a "
+        "percentage of the packets reported beside them: whole numbers beside packet totals, "
+        "as counts are (a percentage would need to have been rounded to whole percent)."
+    )
+
+
+def test_loss_percentages_beside_packet_totals_are_kept(server):
+    body = fixture("stats_seed.json")
+    body["stats"][0] |= {"recvAudioPacketLost": 2.4, "recvAudioTotalPackets": 244}  # 6 of 250
+    report = fetch_report(server, body)
+    assert report.get(Media.AUDIO, Direction.RECEIVE, Metric.LOSS).values == [2.4]
+    assert report.notes[0] == (
+        "Packet loss (audio receive) read as a percentage: its values are fractional, so not "
+        "packet counts, and each is a whole number of the packets reported beside it."
+    )
+
+
+def test_more_lost_than_sent_is_a_percentage():
+    assert loss_unit([0, 40, 60], [50, 30, 40], receive=False)[0] == PERCENT
+    assert loss_unit([0, 4, 6], [50, 30, 40], receive=False)[0] == COUNT
+
+
+def test_running_counters_are_differenced():
+    counters = [(0, 250), (5, 495), (5, 745), (15, 985)]  # lost, received so far
+    stats = [
+        {"time": f"2022-07-15T10:10:{10 * i:02d}Z", "recvAudioPacketLost": lost}
+        | {"recvAudioTotalPackets": total}
+        for i, (lost, total) in enumerate(counters)
+    ]
+    report = normalize(raw.ParticipantStats.model_validate({"stats": stats}), "s", "p")
+    loss = report.get(Media.AUDIO, Direction.RECEIVE, Metric.LOSS).values
+    assert loss == [None, 2.0, 0.0, 4.0]
+    assert "read as running packet counts" in report.notes[0]
+
+
+@pytest.mark.parametrize(
+    "bitrates, side",
+    [
+        ({"averageSendVideoBitrate": 0, "averageSendAudioBitrate": 0}, Direction.RECEIVE),
+        ({"averageRecvVideoBitrate": 0, "averageRecvAudioBitrate": 0}, Direction.SEND),
+    ],
+)
+def test_score_and_resolution_go_on_the_one_side_media_flowed(server, bitrates, side):
+    body = fixture("stats_seed.json")
+    body["stats"][0] |= bitrates
+    report = fetch_report(server, body)
+    assert report.get(Media.AUDIO, side, Metric.SCORE).values == [4.42]
+    assert report.get(Media.VIDEO, side, Metric.SCORE).values == [3.46]
+    assert report.get(Media.VIDEO, side, Metric.HEIGHT).values == [360]
+    assert len(report.find(metric=Metric.SCORE)) == 2
+    word = "received" if side == Direction.RECEIVE else "sent"
+    assert (
+        f"VideoSDK's resolution usage is put on {side}: only {word} video flowed" in report.notes[2]
+    )
 
 
 @pytest.mark.parametrize("body", [[1, 2], {"stats": "none"}, {"stats": [{"qualityScore": 3}]}])

@@ -5,6 +5,7 @@ returns (Grade, Finding, Episode, Verdict) and the thresholds and media words th
 with are exported here, so nothing outside the package imports its modules.
 """
 
+from bot.grading.attribution import attribute, between, receive_problems
 from bot.grading.causes import root_of
 from bot.grading.emodel import estimate_mos, estimated_mos
 from bot.grading.thresholds import (
@@ -40,8 +41,11 @@ __all__ = [
     "Finding",
     "Grade",
     "Verdict",
+    "attribute",
+    "between",
     "estimate_mos",
     "estimated_mos",
     "grade",
+    "receive_problems",
     "root_of",
 ]

@@ -83,7 +83,7 @@ def _drop_cause(f: Finding, findings: list[Finding]) -> None:
     elif f.direction == Direction.RECEIVE:
         got = _overlapping(f, _bad(findings, Metric.LOSS.value, Direction.RECEIVE))
         if got:
-            _link(f, got[0], f"the packet loss on receive: {w.CAUSE_DOWNLINK}")
+            _link(f, got[0], w.CAUSE_RECEIVE_LOSS)
 
 
 def _graded_clean(findings: list[Finding], direction: Direction | None) -> list[str]:
@@ -115,7 +115,7 @@ def _score_cause(f: Finding, findings: list[Finding]) -> None:
         order = {m: i for i, m in enumerate(NETWORK)}
         root = max(got, key=lambda x: (x.grade.rank, -order[x.metric]))
         where = w.side(root.media, root.direction) if root.media and root.direction else ""
-        _link(f, root, f"the {w.label(Metric(root.metric))} {where}".rstrip())
+        _link(f, root, w.the(w.label(Metric(root.metric)), where))
         return
     if f.estimated:
         return

@@ -47,10 +47,12 @@ def reach(graded: list[tuple[str, str, str]]) -> str:
             media.append(w.MEDIA_WORDS[m])
     what = w.join_words(media) or "the connection"
     if directions == {Direction.SEND.value}:
-        return f"published {what} only"
+        return w.reach_sent(what)
     if directions == {Direction.RECEIVE.value}:
-        return f"received {what} only"
+        return w.reach_received(what)
     missing = [d.value for d in Direction if not _side_covered(graded, d)]
+    if missing and not any(x == Metric.LOSS.value for _m, _d, x in graded):
+        return w.reach_no_loss()
     if missing:
-        return f"no network figures on {w.join_words(missing)}"
+        return w.reach_partial(missing)
     return what

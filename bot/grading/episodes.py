@@ -131,8 +131,12 @@ class _Scale:
     def __init__(self, series: Series, normal: float | None):
         self.metric, self.media, self.normal = series.metric, series.media, normal
         self.lower_is_worse = series.metric not in HIGHER_IS_WORSE
+        self._edges = HIGHER_IS_WORSE.get(series.metric)
 
     def level(self, value: float) -> int:
+        if self._edges is not None:  # the common case, without building an array
+            fair, poor = self._edges
+            return (value >= fair) + (value > poor)
         got = assess(self.metric, self.media, np.array([value]), self.normal)
         return int(got[0][0]) if got is not None else 0
 
@@ -166,11 +170,15 @@ def find_episodes(
 ) -> tuple[list[Episode], list[Episode]]:
     """(problem and edge episodes in time order, spikes worst first)."""
     ends = t + d
+    # Prefix sums: the time-weighted mean of any stretch in O(1), however many runs there are.
+    area = np.concatenate(([0.0], np.cumsum(v * d)))
+    span_s = np.concatenate(([0.0], np.cumsum(d)))
     groups: list[list[tuple[int, int]]] = []  # runs of bad samples joined into one episode
     for a, b in _runs(levels >= 1):
         if groups:
             pa, pb = groups[-1][0][0], groups[-1][-1][1]
-            if t[a] - ends[pb - 1] < JOIN_GAP_S and scale.level(_mean(v[pa:b], d[pa:b])) >= 1:
+            mean = (area[b] - area[pa]) / (span_s[b] - span_s[pa])
+            if t[a] - ends[pb - 1] < JOIN_GAP_S and scale.level(float(mean)) >= 1:
                 groups[-1].append((a, b))
                 continue
         groups.append([(a, b)])
@@ -180,7 +188,9 @@ def find_episodes(
     edges_apply = call_end - call_start >= EDGE_MIN_CALL_S
     episodes, spikes = [], []
     for a, b in joined:
-        typical = _mean(v[a:b], d[a:b])
+        if ends[b - 1] - t[a] < MIN_EPISODE_S and levels[a:b].max() < 2:
+            continue  # a short fair-level blip: neither a problem nor worth a mention
+        typical = float((area[b] - area[a]) / (span_s[b] - span_s[a]))
         sev = severity[a:b]
         weight = np.where(sev >= MILD_SEVERITY, sev, 0.0) * d[a:b]
         ep = Episode(

@@ -23,6 +23,7 @@ from bot.grading.thresholds import (
     HIGHER_IS_WORSE,
     LIMITATION_FAIR_SHARE,
     LIMITATION_POOR_SHARE,
+    audio_presence,
     level_of,
 )
 from bot.grading.types import Episode, EpisodeKind, Finding, Grade
@@ -51,15 +52,19 @@ def series_finding(g: GradedSeries) -> Finding:
     )
     p50, p90 = w.qty(g.p50, metric), w.qty(g.p90, metric)
     relative = g.normal is not None and metric in (Metric.FPS, Metric.BITRATE)
-    extra = f"; {w.spikes_sentence(g.spikes, metric)}" if g.spikes else ""
+    extra = w.also(w.spikes_sentence(g.spikes, metric)) if g.spikes else ""
+    if audio_presence(metric, s.media):
+        finding.text = w.audio_sent_sentence(s.media, s.direction, p50)
+        finding.summary = w.component(name, where)
+        return finding
     if g.grade == Grade.GOOD:
         bad_share = float(g.d[g.levels >= 1].sum() / g.d.sum())
         if g.normal is not None and metric != Metric.HEIGHT:
             text = w.held_sentence(name, where, w.qty(g.normal, metric), p50)
         else:
             text = w.good_sentence(name, where, p50, p90, bad_share)
-        finding.text = f"{text}{extra}."
-        finding.summary = f"{name} {where}"
+        finding.text = w.sentence(text + extra)
+        finding.summary = w.component(name, where)
         return finding
 
     eps = g.problems
@@ -126,7 +131,7 @@ def limitation_findings(report: Report) -> list[Finding]:
             grade = Grade.POOR if share >= LIMITATION_POOR_SHARE else Grade.FAIR
             eps = _stretches(t, d, hit, 2 if grade == Grade.POOR else 1)
             total = float(d[hit].sum())
-            pct = f"{share * 100:.0f} %"
+            pct = w.percent(share)
             out.append(
                 Finding(
                     metric="quality_limitation",
@@ -152,7 +157,7 @@ def limitation_findings(report: Report) -> list[Finding]:
                     text=w.no_limitation(where),
                     media=media,
                     direction=direction,
-                    summary=f"quality limitation {where}",
+                    summary=w.component("quality limitation", where),
                     source="limitation",
                 )
             )
@@ -187,7 +192,7 @@ def freeze_finding(g: GradedSeries) -> Finding | None:
     return Finding(
         metric="freeze",
         grade=grade,
-        text=w.freeze_text(where, len(eps), total, share, eps[0].start),
+        text=w.freeze_text(where, eps, total, share),
         media=s.media,
         direction=s.direction,
         since=worst.start,
@@ -244,7 +249,7 @@ def relay_finding(report: Report, findings: list[Finding]) -> Finding | None:
     if not net.relayed and not tcp:
         return None
     how = "through a TURN relay" if net.relayed else "directly"
-    over = f" over {net.transport.upper()}" if net.transport else ""
+    over = w.over(net.transport)
     high_rtt = any(f.metric == Metric.RTT.value and f.is_problem for f in findings)
     # A relay or TCP adds delay but never decides a Poor on its own: fair at most.
     return Finding(

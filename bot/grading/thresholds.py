@@ -69,8 +69,16 @@ def normal_of(metric: Metric, media: Media, v: np.ndarray) -> float | None:
     return None
 
 
+def audio_presence(metric: Metric, media: Media) -> bool:
+    """Audio bitrate says the track was sent, not how well: speech pauses (DTX) take it down to
+    a kilobit or two, so it is graded as present, never as a drop."""
+    return metric == Metric.BITRATE and media in (Media.AUDIO, Media.SCREEN_AUDIO)
+
+
 def gradeable(metric: Metric, media: Media) -> bool:
     if metric in HIGHER_IS_WORSE or metric in (Metric.MOS, Metric.SCORE):
+        return True
+    if audio_presence(metric, media):
         return True
     return media == Media.VIDEO and metric in (Metric.FPS, Metric.BITRATE, Metric.HEIGHT)
 
@@ -92,6 +100,8 @@ def assess(
             return None
         level = (v < MOS_GOOD).astype(np.int8) + (v < MOS_POOR)
         severity = (MOS_GOOD - v) / (MOS_GOOD - MOS_POOR)
+    elif audio_presence(metric, media):
+        return np.zeros(len(v), np.int8), np.zeros(len(v))
     elif not gradeable(metric, media) or normal is None or normal <= 0:
         return None
     elif metric == Metric.FPS:

@@ -164,6 +164,7 @@ class Verdict:
     coverage: list[tuple[str, str, str]] = field(default_factory=list)  # (media, dir, metric)
     limited: bool = False  # the network side was not graded in both directions
     notes: list[str] = field(default_factory=list)  # short call, provider coverage ...
+    lead: Finding | None = field(default=None, repr=False)  # the finding the headline names
 
     @property
     def emoji(self) -> str:

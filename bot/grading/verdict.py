@@ -22,7 +22,7 @@ from bot.grading.findings import (
     series_finding,
     summary_findings,
 )
-from bot.grading.thresholds import NETWORK
+from bot.grading.thresholds import NETWORK, audio_presence
 from bot.grading.types import Finding, Grade, Verdict
 from bot.grading.warnings import warning_findings
 from providers.base import provider_label
@@ -77,7 +77,7 @@ def _symptom(f: Finding) -> str:
     if f.metric == "freeze":
         return w.freeze_effect(where, f.duration_s or 0.0)
     if f.metric not in {m.value for m in Metric}:
-        return f"{f.metric.replace('_', ' ')} {where}".strip()
+        return w.component(f.metric, where)
     metric = Metric(f.metric)
     worst = max(f.episodes, key=lambda e: (e.level, e.impact), default=None)
     value = w.qty(worst.typical, metric) if worst else None
@@ -88,11 +88,13 @@ def _graded_names(findings: list[Finding], graded: list[GradedSeries]) -> list[s
     names: list[str] = []
     for g in sorted(graded, key=lambda g: PRIORITY[g.series.metric.value]):
         word = w.SHORT[g.series.metric]
+        if audio_presence(g.series.metric, g.series.media):
+            continue  # said only when it is all there is (below)
         if word not in names:
             names.append(word)
     if any(f.metric == "quality_limitation" for f in findings):
         names.append("CPU/bandwidth limitation")
-    return names
+    return names or ["audio delivery"] if graded else names
 
 
 def _headline(verdict_grade: Grade, findings: list[Finding]) -> str:
@@ -101,6 +103,8 @@ def _headline(verdict_grade: Grade, findings: list[Finding]) -> str:
     text = w.problem_headline(verdict_grade.word, root.summary)
     if root is not lead:
         text += w.because_of(_symptom(lead))
+    elif root.cause and root.metric in {m.value for m in NETWORK}:
+        text += w.headline_cause(root.cause)  # where the loss, jitter or delay came from
     return text
 
 
@@ -118,7 +122,7 @@ def grade(report: Report) -> Verdict:
         if g is not None:
             graded.append(g)
         elif s.metric == Metric.SCORE and any(v is not None for v in s.values):
-            unknown.append(f"provider quality score {w.side(s.media, s.direction)} (unknown scale)")
+            unknown.append(w.score_unknown_scale(w.side(s.media, s.direction)))
 
     findings = [series_finding(g) for g in graded]
     findings += [f for g in graded if (f := freeze_finding(g)) is not None]
@@ -138,7 +142,7 @@ def grade(report: Report) -> Verdict:
     coverage = triples(findings)
     warned = {f.metric for f in findings if f.source == "warning"}
     unknown = [
-        f"{u} over time (only a provider warning)"
+        w.only_warned(u)
         if any(u == w.label(Metric(m)) for m in warned if m in {x.value for x in Metric})
         else u
         for u in unknown
@@ -164,4 +168,7 @@ def grade(report: Report) -> Verdict:
         )
     for f in findings:
         f.text = w.dated_once(f.text)
-    return Verdict(overall, w.dated_once(headline), findings, unknown, coverage, limited, notes)
+    verdict = Verdict(overall, w.dated_once(headline), findings, unknown, coverage, limited, notes)
+    if overall != Grade.GOOD:
+        verdict.lead = root_of(findings[0])
+    return verdict

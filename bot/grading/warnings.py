@@ -112,7 +112,7 @@ def warning_findings(report: Report) -> list[Finding]:
                     since=first,
                     until=times[-1],
                     cause=cause,
-                    summary=f"{word} limitation {where} (provider warning at {w.stamp(first)})",
+                    summary=w.warned_limitation(word, where, first),
                     episodes=eps,
                     source="warning",
                 )
@@ -125,7 +125,7 @@ def warning_findings(report: Report) -> list[Finding]:
                     text=w.warning_text(text, first, count),
                     since=first,
                     until=times[-1],
-                    summary=f'provider warning "{text}"',
+                    summary=w.warning_summary(text),
                     episodes=eps,
                     source="warning",
                 )

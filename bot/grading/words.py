@@ -36,6 +36,7 @@ CAUSE_DISTANT = "a distant server/region or a relay"
 CAUSE_DISTANT_RELAY = "a distant server/region or the TURN relay"
 CAUSE_CPU = "the device's CPU could not keep up"
 CAUSE_BANDWIDTH = "not enough upload bandwidth (this participant's uplink)"
+CAUSE_RECEIVE_LOSS = f"the packet loss on receive: {CAUSE_DOWNLINK}"
 
 
 # --- times, durations, numbers ----------------------------------------------------------------
@@ -82,7 +83,7 @@ def num(value: float, metric: Metric | None = None) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     if metric == Metric.LOSS and abs(value) < 10 and value != round(value):
-        return f"{value:.1f}"  # 7.5 % is not 8 %
+        return f"{value:.1f}".removesuffix(".0")  # 7.5 % is not 8 %
     if abs(value) >= 5 or value == round(value):
         return f"{value:.0f}"
     return f"{value:.1f}"
@@ -121,6 +122,63 @@ def label(series_or_metric: Series | Metric, estimated: bool = False) -> str:
 
 def cap(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def the(name: str, where: str) -> str:
+    return f"the {name} {where}".rstrip()
+
+
+def component(name: str, where: str) -> str:
+    """`packet loss on receive (audio)`: what a finding is about, without figures."""
+    return f"{name.replace('_', ' ')} {where}".strip()
+
+
+def sentence(text: str) -> str:
+    return f"{text}."
+
+
+def also(text: str) -> str:
+    return f"; {text}"
+
+
+def percent(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def over(transport: str | None) -> str:
+    return f" over {transport.upper()}" if transport else ""
+
+
+def score_unknown_scale(where: str) -> str:
+    return f"provider quality score {where} (unknown scale)"
+
+
+def only_warned(item: str) -> str:
+    return f"{item} over time (only a provider warning)"
+
+
+def warned_limitation(word: str, where: str, first: float) -> str:
+    return f"{word} limitation {where} (provider warning at {stamp(first)})"
+
+
+def warning_summary(text: str) -> str:
+    return f'provider warning "{text}"'
+
+
+def reach_sent(what: str) -> str:
+    return f"published {what} only"
+
+
+def reach_received(what: str) -> str:
+    return f"received {what} only"
+
+
+def reach_no_loss() -> str:
+    return "no packet loss figures"
+
+
+def reach_partial(missing: list[str]) -> str:
+    return f"no network figures on {join_words(missing)}"
 
 
 def join_words(words: list[str], last: str = "and") -> str:
@@ -176,6 +234,14 @@ def good_sentence(name: str, where: str, p50: str, p90: str, bad_share: float) -
     if bad_share >= 0.5:
         return f"{cap(name)} {where} sat near the edge without doing harm (p50 {p50}, p90 {p90})"
     return f"{cap(name)} {where} stayed good (p50 {p50}, p90 {p90})"
+
+
+def audio_sent_sentence(media: Media, direction: Direction, p50: str) -> str:
+    verb = "published" if direction == Direction.SEND else "received"
+    return (
+        f"{cap(MEDIA_WORDS[media])} was {verb} throughout (bitrate p50 {p50}; its level is not "
+        "graded: speech pauses lower it)."
+    )
 
 
 def held_sentence(name: str, where: str, normal: str, p50: str) -> str:
@@ -236,11 +302,16 @@ def no_limitation(where: str) -> str:
     return f"No sustained CPU or bandwidth limitation {where}."
 
 
-def freeze_text(where: str, count: int, total: float, share: float, first: float) -> str:
-    times = "once" if count == 1 else f"{count} times"
+def freeze_text(where: str, eps: list[Episode], total: float, share: float) -> str:
+    """`Video froze on receive (video) 2 times: 8 s from 14:02:30 and 5 s from 14:05:00 UTC
+    (13 s in total, 4 % of the track).`"""
+    times = "once" if len(eps) == 1 else f"{len(eps)} times"
+    each = [f"{duration(e.duration_s)} from {clock(e.start)}" for e in eps[:5]]
+    if len(eps) > 5:
+        each.append(f"{len(eps) - 5} more")
     return (
-        f"Video froze {where} {times} ({duration(total)} in total, {share * 100:.0f} % of the "
-        f"track), first at {stamp(first)}."
+        f"Video froze {where} {times}: {join_words(each)} UTC ({duration(total)} in total, "
+        f"{share * 100:.0f} % of the track)."
     )
 
 
@@ -316,6 +387,38 @@ def metric_effect(name: str, where: str, value: str | None, up: bool) -> str:
 
 def freeze_effect(where: str, total: float) -> str:
     return f"video freezes {where} ({duration(total)} in total)"
+
+
+def sender_uplink(name: str, g) -> str:
+    """`Ada's uplink: packet loss on send (audio) was 10 % at the same time`."""
+    metric = Metric(g.metric)
+    worst = max(g.episodes, key=lambda e: (e.level, e.impact), default=None)
+    value = qty(worst.typical, metric) if worst else (qty(g.p50, metric) if g.p50 else "bad")
+    where = side(g.media, g.direction) if g.media and g.direction else "on send"
+    return f"{name}'s uplink: {label(metric)} {where} was {value} at the same time"
+
+
+def own_downlink(clean: list[str]) -> str:
+    who = join_words(clean)
+    return f"this participant's downlink ({who}'s uplink stayed clean then)"
+
+
+def compare_matched(who: str, f, cause: str) -> str:
+    name = label(Metric(f.metric))
+    return f"{who}'s {name} on receive lines up with {cause}."
+
+
+def compare_clean(who: str, f, other: str) -> str:
+    name = label(Metric(f.metric))
+    return f"{who}'s {name} on receive is not {other}'s doing: {other}'s uplink stayed clean then."
+
+
+def headline_cause(cause: str) -> str:
+    return f"; likely {cause}"
+
+
+def senders_unreachable(why: str) -> str:
+    return f"The senders' side could not be checked ({why}), so the cause may be their uplink."
 
 
 def unavailable(items: list[str]) -> str:

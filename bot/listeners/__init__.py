@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, command, mention, replies
+from bot.listeners import actions, command, mention, once, replies
 from bot.runtime import Runtime
 
 
 def register(app: App, runtime: Runtime) -> None:
+    once.register(app, runtime)  # first: a repeated delivery reaches no listener
     command.register(app, runtime)
     mention.register(app, runtime)
     actions.register(app, runtime)

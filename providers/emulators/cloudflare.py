@@ -2,7 +2,9 @@
 
 Serves the peer report, participant details and the participants of a session for every
 sandbox call, in the API's own shapes: `{success, data}` envelopes, cumulative WebRTC counters,
-ISO timestamps, jitter and RTT in seconds. Each call has its own session; every call is also a
+ISO timestamps, jitter and RTT in seconds (WebRTC's unit; `delay_unit="ms"` renders them in
+milliseconds instead, and `summaries=False` leaves out the cumulative summaries that let a
+client tell the two apart). Each call has its own session; every call is also a
 participant of one shared session (`shared_session_id`) so a session listing has several rows.
 """
 
@@ -16,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
+from providers.emulators import webhooks as hooks
+from providers.emulators.webhooks import Delivery
 from providers.sandbox import Emulator, Recorded, Reply
-from providers.scenarios import AUDIO, RECEIVE, SEND, VIDEO, CallTruth
+from providers.scenarios import AUDIO, RECEIVE, SEND, VIDEO, CallTruth, uuid_for
 
 TOKEN = "sandbox-cloudflare-token"
 ACCOUNT = "5a1f0c9e3b7d4e2f8a6c1b0d9e8f7a6b"
@@ -29,6 +33,7 @@ AUTH_FAILED = {
     "result": None,
 }
 JSON = {"Content-Type": "application/json"}
+KEY_PATH = "/.well-known/webhooks.json"  # the webhook signing key, on the emulator's root
 ENGINES = {"Chrome": "Blink", "Firefox": "Gecko", "Safari": "WebKit"}
 DEVICE_TEXT = re.compile(r'^(Camera|Microphone|Speaker) changed to "(.+)"$')
 DEVICE_KINDS = {"Camera": "videoinput", "Microphone": "audioinput", "Speaker": "audiooutput"}
@@ -85,8 +90,16 @@ class CloudflareEmulator(Emulator):
     base_path = "/client/v4"
     shared_session_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "callquality-sandbox/cf/shared"))
 
-    def __init__(self, calls: list[CallTruth] | None = None):
+    def __init__(
+        self,
+        calls: list[CallTruth] | None = None,
+        delay_unit: str = "s",
+        summaries: bool = True,
+        shared_home: bool = False,
+    ):
         super().__init__(calls)
+        self.delay_unit, self.summaries = delay_unit, summaries
+        self.shared_home = shared_home
         self._bodies: dict[tuple[int, bool], bytes] = {}
         self._render_lock = threading.Lock()
 
@@ -97,24 +110,39 @@ class CloudflareEmulator(Emulator):
             "REALTIMEKIT_APP_ID": APP,
         }
 
+    def settings_env(self, base_url: str) -> dict[str, str]:
+        root = base_url.removesuffix(self.base_path)
+        return {**super().settings_env(base_url), "CLOUDFLARE_WEBHOOK_KEY_URL": root + KEY_PATH}
+
+    def webhook(self, session_id: str | None = None, name: str = "meeting.ended") -> Delivery:
+        event = hooks.cloudflare_event(session_id or self.shared_session_id, name)
+        return hooks.cloudflare(self.signer, event)
+
     def demo_lookups(self) -> list[tuple[list[str], CallTruth]]:
         out = [(["cf", truth.uuid("peer")], truth) for truth in self.calls]
         if self.calls:
             first = self.calls[0]
-            out.append((["cf", first.uuid("session"), first.uuid("peer")], first))
+            out.append((["cf", self.home(first), first.uuid("peer")], first))
         return out
 
     # --- routing --------------------------------------------------------------------------------
+    def home(self, truth: CallTruth) -> str:
+        """The session a call belongs to: in the sandbox every call is a participant of the
+        shared session (so a session listing ranks them all); alone, each has its own."""
+        return self.shared_session_id if self.shared_home else truth.uuid("session")
+
     def _peers(self) -> dict[str, CallTruth]:
         return {truth.uuid("peer"): truth for truth in self.calls}
 
     def _session(self, sid: str) -> list[CallTruth] | None:
         if sid == self.shared_session_id:
             return list(self.calls)
-        found = [truth for truth in self.calls if truth.uuid("session") == sid]
+        found = [truth for truth in self.calls if self.home(truth) == sid]
         return found or None
 
     def route(self, req: Recorded) -> Reply:
+        if req.path == KEY_PATH:  # public, like the real one
+            return 200, JSON, {"success": True, "data": {"publicKey": self.signer.public_pem()}}
         if req.headers.get("authorization") != f"Bearer {TOKEN}":
             return 401, JSON, AUTH_FAILED
         if not req.path.startswith(self.base_path + "/"):
@@ -162,7 +190,8 @@ class CloudflareEmulator(Emulator):
             if truth is None:
                 return _missing(f"No participant found with id {rest[3]}")
             events = req.param("include_peer_events") == "true"
-            return 200, {}, {"success": True, "data": {"participant": _details(truth, events)}}
+            details = _details(truth, events, self.home(truth))
+            return 200, {}, {"success": True, "data": {"participant": details}}
         return _missing("Route not found")
 
     def _participants(self, truths: list[CallTruth], req: Recorded) -> dict[str, Any]:
@@ -177,7 +206,7 @@ class CloudflareEmulator(Emulator):
         return {
             "success": True,
             "data": {
-                "participants": [_details(truth, events) for truth in chunk],
+                "participants": [_details(t, events, self.home(t)) for t in chunk],
                 "paging": {
                     "total_count": len(truths),
                     "start_offset": start,
@@ -194,10 +223,10 @@ class CloudflareEmulator(Emulator):
             with self._render_lock:
                 body = self._bodies.get(key)
                 if body is None:
-                    participant = _identity(truth, events) | {
+                    participant = _identity(truth, events, self.home(truth)) | {
                         "role": "group_call_host",
-                        "session_id": truth.uuid("session"),
-                        "peer_report": render_report(truth),
+                        "session_id": self.home(truth),
+                        "peer_report": render_report(truth, self.delay_unit, self.summaries),
                     }
                     envelope = {"success": True, "data": {"participant": participant}}
                     body = self._bodies[key] = json.dumps(envelope).encode()
@@ -208,7 +237,7 @@ def _missing(message: str) -> Reply:
     return 404, JSON, {"success": False, "error": {"code": 404, "message": message}}
 
 
-def _identity(truth: CallTruth, events: bool) -> dict[str, Any]:
+def _identity(truth: CallTruth, events: bool, session: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": truth.uuid("peer"),
         "created_at": _iso(truth.start - timedelta(seconds=2)),
@@ -228,7 +257,7 @@ def _identity(truth: CallTruth, events: bool) -> dict[str, Any]:
                 "created_at": _iso(truth.start + timedelta(seconds=offset)),
                 "event_name": names[kind],
                 "peer_id": truth.uuid("peer"),
-                "session_id": truth.uuid("session"),
+                "session_id": session,
                 "preset_view_type": "GROUP_CALL",
             }
             for i, (offset, kind, _text) in enumerate(truth.events)
@@ -237,15 +266,17 @@ def _identity(truth: CallTruth, events: bool) -> dict[str, Any]:
     return _clean(out)
 
 
-def _details(truth: CallTruth, events: bool) -> dict[str, Any]:
-    return _identity(truth, events) | {"preset_name": "group_call_host"}
+def _details(truth: CallTruth, events: bool, session: str) -> dict[str, Any]:
+    return _identity(truth, events, session) | {"preset_name": "group_call_host"}
 
 
 # --- the peer report ---------------------------------------------------------------------------
 
 
-def render_report(truth: CallTruth) -> dict[str, Any]:
-    """`data.participant.peer_report` for one call."""
+def render_report(
+    truth: CallTruth, delay_unit: str = "s", summaries: bool = True
+) -> dict[str, Any]:
+    """`data.participant.peer_report` for one call, jitter and RTT in `delay_unit` (s | ms)."""
     quality: dict[str, Any] = {}
     for media in (AUDIO, VIDEO, "screenshare_audio", "screenshare_video"):
         for direction, side in ((SEND, "producer"), (RECEIVE, "consumer")):
@@ -253,18 +284,24 @@ def render_report(truth: CallTruth) -> dict[str, Any]:
             if not track:
                 quality[f"{media}_{side}"] = []
                 continue
-            samples, cumulative = _samples(truth, media, direction, track)
+            samples, cumulative = _samples(truth, media, direction, track, delay_unit)
             quality[f"{media}_{side}"] = samples
-            quality[f"{media}_{side}_cumulative"] = cumulative
+            if summaries:
+                quality[f"{media}_{side}_cumulative"] = cumulative
     return {"metadata": _metadata(truth), "quality": quality}
 
 
-def _samples(truth: CallTruth, media: str, direction: str, track: dict[str, list]):
+def _samples(
+    truth: CallTruth, media: str, direction: str, track: dict[str, list], delay_unit: str = "s"
+):
     send = direction == SEND
+    per_ms = 1.0 if delay_unit == "ms" else 0.001
     video = media == VIDEO
     stamps = [_iso(datetime.fromtimestamp(t, UTC)) for t in truth.times()]
     dt = truth.interval_s
     track_id = truth.uuid(f"{media}-{direction}")
+    # The sender: another call of the sandbox when the truth names one.
+    sender = uuid_for(truth.remote, "peer") if truth.remote else truth.uuid("remote-peer")
     ssrc = int(truth.token(f"ssrc-{media}-{direction}", 8), 16)
     n = truth.n
     get = {
@@ -296,7 +333,7 @@ def _samples(truth: CallTruth, media: str, direction: str, track: dict[str, list
             "timestamp": stamps[i],
             "mid": "1" if video else "0",
             "ssrc": ssrc,
-            "jitter": round(jitter / 1000, 5) if jitter is not None else None,
+            "jitter": round(jitter * per_ms, 6) if jitter is not None else None,
             "mos_quality": _mos(loss, jitter, get["rtt_ms"][i]),
         }
         if send:
@@ -305,7 +342,7 @@ def _samples(truth: CallTruth, media: str, direction: str, track: dict[str, list
                 "bytes_sent": round(byte_count),
                 "packets_sent": round(packets),
                 "packets_lost": round(lost) if loss is not None else None,
-                "rtt": round(rtt / 1000, 5) if rtt is not None else None,
+                "rtt": round(rtt * per_ms, 6) if rtt is not None else None,
             }
             if rtt is not None:
                 rtts.append(rtt)
@@ -318,7 +355,7 @@ def _samples(truth: CallTruth, media: str, direction: str, track: dict[str, list
             sample |= {
                 "consumer_id": track_id,
                 "producer_id": truth.uuid(f"remote-{media}"),
-                "peer_id": truth.uuid("remote-peer"),
+                "peer_id": sender,
                 "bytes_received": round(byte_count),
                 "packets_received": round(packets),
                 "packets_lost": round(lost) if loss is not None else None,

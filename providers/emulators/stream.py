@@ -18,12 +18,15 @@ from urllib.parse import unquote
 
 import jwt
 
+from providers.emulators import webhooks as hooks
+from providers.emulators.webhooks import Delivery
 from providers.sandbox import Emulator, Recorded, Reply
 from providers.scenarios import RECEIVE, SEND, VIDEO, CallTruth
 
 API_KEY = "sandbox-stream-key"
 API_SECRET = "sandbox-stream-secret-0123456789abcdef"  # sandbox only, never a real secret
 PREFIX = "/api/v2/video/call/"
+STATS_PREFIX = "/api/v2/video/call_stats/"
 DEFAULT_WINDOW = timedelta(minutes=1)  # the API's answer without since/until
 MAX_WINDOW = timedelta(minutes=30)
 REJOIN = "turn-tcp"  # the scenario whose user joined the call session twice
@@ -78,6 +81,7 @@ class StreamEmulator(Emulator):
     def __init__(self, calls: list[CallTruth] | None = None):
         super().__init__(calls)
         self.page_size: int | None = None  # tests: force attendance paging below `limit`
+        self.summaries = True  # tests: False answers the session stats endpoint with 404
         self.rate_limit = 1000
         self._remaining = self.rate_limit
         self._cache: dict[str, dict[str, Any]] = {}
@@ -92,6 +96,7 @@ class StreamEmulator(Emulator):
             self.faults.clear()
             self._cache.clear()
             self.page_size = None
+            self.summaries = True
             self.delay_s = 0.0
             self.max_in_flight = 0
             self._remaining = self.rate_limit
@@ -117,6 +122,11 @@ class StreamEmulator(Emulator):
                 words = ["stream", call, truth.profile.user_id]
             out.append((words, truth))
         return out
+
+    def webhook(self, key: str = "turn-tcp", compress: bool = False) -> Delivery:
+        truth = next(t for t in self.calls if t.key == key)
+        event = hooks.stream_event(f"default:{truth.key}", truth.uuid("stream-session"))
+        return hooks.stream(API_SECRET, event, compress=compress)
 
     def handle(self, req: Recorded) -> Reply:
         # Counts concurrent requests so tests can check the client's parallelism bound.
@@ -303,6 +313,8 @@ class StreamEmulator(Emulator):
         denied = self._auth(req)
         if denied:
             return denied
+        if req.path.startswith(STATS_PREFIX):
+            return self._session_stats(req)
         if not req.path.startswith(PREFIX):
             return api_error(404, 16, "route not found")
         parts = [unquote(p) for p in req.path[len(PREFIX) :].split("/")]
@@ -375,6 +387,44 @@ class StreamEmulator(Emulator):
             body["next"] = f"page-{offset + size}"
         return 200, body
 
+    def _session_stats(self, req: Recorded) -> tuple[int, Any]:
+        """QueryCallSessionParticipantStats: every participant session's summary."""
+        parts = [unquote(p) for p in req.path[len(STATS_PREFIX) :].split("/")]
+        if len(parts) != 4 or parts[3] != "participants" or not self.summaries:
+            return api_error(404, 16, "route not found")
+        truth = self._truth(parts[0], parts[1])
+        data = self.rendered(truth) if truth is not None else None
+        if truth is None or data is None or parts[2] != data["session_id"]:
+            return api_error(404, 16, "call session stats not found")
+        users: dict[str, dict[str, Any]] = {}
+        main = truth.uuid("stream-user-session")
+        for user_session, row in data["sessions"].items():
+            user = users.setdefault(
+                row["user_id"],
+                {"user_id": row["user_id"], "name": None, "roles": row["roles"], "sessions": []},
+            )
+            entry = {
+                "user_session_id": user_session,
+                "started_at": encode_time(data["bounds"][user_session][0], "iso"),
+                "ended_at": encode_time(data["bounds"][user_session][1], "iso"),
+                "is_live": False,
+                "publisher_type": "webrtc",
+                "published_tracks": {},
+            }
+            if user_session == main:
+                user["name"] = truth.profile.name
+                entry |= _summary(truth)
+            user["sessions"].append(entry)
+        body = {
+            "call_type": "default",
+            "call_id": truth.key,
+            "call_session_id": data["session_id"],
+            "participants": list(users.values()),
+            "counts": {"participants": len(users), "sessions": len(data["sessions"])},
+            "duration": "2.1ms",
+        }
+        return 200, body
+
     def _track_metrics(self, req: Recorded, data: dict, user: str, user_session: str):
         raw = data["metrics"].get(user_session)
         if raw is None or raw["user_id"] != user:
@@ -414,6 +464,40 @@ class StreamEmulator(Emulator):
     @staticmethod
     def _window(points: list, since: float, until: float, unit: str) -> dict[str, list]:
         return {"data_points": [[encode_time(t, unit), v] for t, v in points if since <= t < until]}
+
+
+def _mean(values: list[float | None]) -> float | None:
+    got = [v for v in values if v is not None]
+    return sum(got) / len(got) if got else None
+
+
+def _summary(truth: CallTruth) -> dict[str, Any]:
+    """The figures Stream's session summary gives one participant session."""
+    if truth.no_stats:
+        return {}
+    p = truth.profile
+    jitter = _mean((truth.tracks.get(("audio", RECEIVE)) or {}).get("jitter_ms") or [])
+    latency = _mean((truth.tracks.get(("audio", SEND)) or {}).get("rtt_ms") or [])
+    fps = (truth.tracks.get((VIDEO, RECEIVE)) or {}).get("fps") or []
+    frozen = sum(truth.interval_s for v in fps if v is not None and v < 1.0)
+    out: dict[str, Any] = {
+        "browser": p.browser,
+        "browser_version": p.browser_version,
+        "os": p.os,
+        "sdk": p.sdk_name,
+        "sdk_version": p.sdk_version,
+        "current_ip": p.ip,
+        "location": {"city": p.city, "subdivision": p.region, "country_iso_code": p.country},
+        "freezes_duration_ms": int(frozen * 1000),
+    }
+    if jitter is not None:
+        out["jitter_ms"] = round(jitter)
+    if latency is not None:
+        out["latency_ms"] = round(latency)
+    if jitter is not None or latency is not None:
+        penalty = max(0.0, (jitter or 0) - 10) * 2 + max(0.0, (latency or 0) - 150) / 5
+        out["cq_score"] = max(0, min(100, round(100 - penalty)))
+    return out
 
 
 EMULATOR = StreamEmulator

@@ -2,8 +2,9 @@
 
 Every sandbox call is its own session with one participant; `SHARED_SESSION` holds all of
 them at once, so a listing has several rows (and pages, with a small `perPage`). Units follow
-the choices documented in `providers.videosdk`: loss in percent, RTT and jitter in ms,
-bitrate in bit/s.
+the choices documented in `providers.videosdk_raw`: loss in percent, RTT and jitter in ms,
+bitrate in bit/s. `packet_totals` adds the packets received / sent in each interval beside the
+loss (`*TotalPackets`), and `loss_counts` sends the loss as packet counts of those totals.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from urllib.parse import unquote
 
 import jwt
 
+from providers.emulators import webhooks as hooks
+from providers.emulators.webhooks import Delivery
 from providers.sandbox import Emulator, Recorded, Reply
 from providers.scenarios import AUDIO, RECEIVE, SEND, VIDEO, CallTruth
 
@@ -24,6 +27,7 @@ SECRET = "sandbox-videosdk-secret-0123456789abcdef0123456789abcdef"
 SHARED_SESSION = "5a4db0c5a4db0c5a4db0c5a4"
 PARTICIPANT_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 BUCKETS = (180, 360, 720, 1080, 1440, 2160)
+KEY_PATH = "/v2/public/rsa-public-key"
 
 
 def iso(when: datetime) -> str:
@@ -67,6 +71,8 @@ class VideoSDKEmulator(Emulator):
     def __init__(self, calls: list[CallTruth] | None = None):
         super().__init__(calls)
         self.participants_as_array = False  # answer listings with `data` as an array (tests)
+        self.packet_totals = False  # send each interval's packet totals beside the loss
+        self.loss_counts = False  # send the loss as packet counts of those totals
         self._stats: dict[str, dict[str, Any]] = {}
         self._render_lock = threading.Lock()
 
@@ -77,7 +83,12 @@ class VideoSDKEmulator(Emulator):
         return [(["videosdk", session_id(t), participant_id(t)], t) for t in self.calls]
 
     # --- routing -------------------------------------------------------------------------------
+    def webhook(self, session_id: str | None = None, name: str = "session-ended") -> Delivery:
+        return hooks.videosdk(self.signer, hooks.videosdk_event(session_id or SHARED_SESSION, name))
+
     def route(self, req: Recorded) -> Reply:
+        if req.path == KEY_PATH:  # public, like the real one
+            return 200, {}, {"publicKey": self.signer.public_pem()}
         refused = self._check_token(req.headers.get("authorization"))
         if refused:
             return 401, {}, {"statusCode": 401, "error": "Unauthorized", "message": refused}
@@ -221,8 +232,8 @@ class VideoSDKEmulator(Emulator):
                 rtt = _at(recv, "rtt_ms", i)
             send_kbps, recv_kbps = _at(send, "bitrate_kbps", i), _at(recv, "bitrate_kbps", i)
             fields = {
-                f"recv{word}PacketLost": _at(recv, "loss_pct", i),
-                f"send{word}PacketLost": _at(send, "loss_pct", i),
+                **self._loss(truth, "recv", word, recv, i),
+                **self._loss(truth, "send", word, send, i),
                 f"average{word}Rtt": rtt,
                 f"average{word}Jitter": _at(recv, "jitter_ms", i),
                 f"averageSend{word}Bitrate": None if send_kbps is None else round(send_kbps * 1000),
@@ -239,6 +250,22 @@ class VideoSDKEmulator(Emulator):
             )
         entry["qualityScore"] = {"audio": scores[AUDIO], "video": scores[VIDEO]}
         return entry
+
+    def _loss(self, truth: CallTruth, side: str, word: str, track: dict, i: int) -> dict:
+        loss = _at(track, "loss_pct", i)
+        if not (self.packet_totals or self.loss_counts):
+            return {f"{side}{word}PacketLost": loss}
+        kbps = _at(track, "bitrate_kbps", i)
+        rate = (kbps or 0) * 1000 / 8 / 1100 if word == "Video" else 50  # packets per second
+        packets = round(rate * truth.interval_s)
+        lost = None if loss is None else round(packets * loss / 100)
+        # Received packets leave the lost ones out; sent packets include them.
+        total = packets - (lost or 0) if side == "recv" else packets
+        if self.loss_counts:
+            value = lost
+        else:
+            value = None if lost is None or not packets else round(100 * lost / packets, 2)
+        return {f"{side}{word}PacketLost": value, f"{side}{word}TotalPackets": total}
 
     def _usage(self, truth: CallTruth, i: int, when: datetime) -> dict[str, Any] | None:
         height = _at(truth.tracks.get((VIDEO, RECEIVE), {}), "height", i)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import cards, render
 from bot import messages as m
@@ -287,7 +288,14 @@ def update_card(
         change=line,
     )
     meta = render.metadata(lookup, request_id, grade=verdict.grade, asked_by=ctx.asked_by)
-    client.chat_update(channel=ctx.channel, ts=card_ts, text=text, blocks=blocks, metadata=meta)
+    try:
+        client.chat_update(channel=ctx.channel, ts=card_ts, text=text, blocks=blocks, metadata=meta)
+    except SlackApiError as exc:
+        # The card is gone or can no longer be edited: post the new one in the thread.
+        log.warning("card %s not updated (%s) [%s]", card_ts, exc.response.get("error"), request_id)
+        card_ts = post(
+            client, ctx.channel, text, blocks=blocks, thread_ts=ctx.thread_ts, metadata=meta
+        )
     new = card_context(
         ctx.channel, ctx.thread_ts, card_ts, lookup, request_id, verdict, ctx.asked_by
     )

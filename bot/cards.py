@@ -132,7 +132,7 @@ def context_line(
     if start is not None:
         parts.append(m.CALL_AT.format(date=slack_date(start)))
     parts.append(code(lookup.command()))
-    if lookup.window_text:
+    if lookup.window_text and lookup.window_text not in lookup.command():
         parts.append(m.WINDOW.format(window=code(lookup.window_text)))
     parts.append(m.REQUEST.format(request_id=request_id))
     return " · ".join(parts)

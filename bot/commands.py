@@ -21,9 +21,12 @@ class Help:
     topic: str | None = None  # a provider name, or None for the whole usage
 
 
-def usage(provider: str | None = None) -> str:
-    """Usage lines, one example per provider (or just the named provider's forms)."""
+def usage(provider: str | None = None, *, terminal: bool = False) -> str:
+    """Usage lines, one example per provider (or just the named provider's forms): Slack
+    mrkdwn, or for the terminal plain text whose examples are `callquality check` commands."""
     providers = all_providers()
+    if terminal:
+        return _terminal_usage(providers, provider)
     if provider is not None:
         cls = providers[provider]
         aliases = f" (alias {', '.join(cls.aliases)})" if cls.aliases else ""
@@ -36,6 +39,17 @@ def usage(provider: str | None = None) -> str:
             f"• *{cls.label}* `{cls.name}`{aliases}: " + ", ".join(f"`{u}`" for u in cls.usage)
         )
         lines.append(f"   e.g. `{cls.example}`")
+    return "\n".join(lines)
+
+
+def _terminal_usage(providers: dict, provider: str | None) -> str:
+    chosen = [providers[provider]] if provider is not None else list(providers.values())
+    lines = [] if provider is not None else ["usage: callquality check <provider> <ids...>"]
+    for cls in chosen:
+        aliases = f" (alias {', '.join(cls.aliases)})" if cls.aliases else ""
+        lines.append(f"{cls.label}: {cls.name}{aliases}")
+        lines.extend(f"    callquality check {form}" for form in cls.usage)
+        lines.append(f"  e.g. callquality check {cls.example}")
     return "\n".join(lines)
 
 

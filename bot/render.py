@@ -276,7 +276,7 @@ def media_text(report: Report, verdict: Verdict, media: Media) -> str | None:
 
 
 def _plain(*parts: object, sep: str = " · ") -> str | None:
-    got = [str(p) for p in parts if p not in (None, "")]
+    got = list(dict.fromkeys(str(p) for p in parts if p not in (None, "")))
     return sep.join(got) if got else None
 
 

@@ -1,5 +1,6 @@
 """Drawing onto a chart's axes: a panel's lines, threshold bands and title, the y range, event
-markers, limitation shading, the shared UTC time axis and the legend's entries.
+markers and their labels, problem episodes and limitation shading, the shared UTC time axis
+and the legend's entries.
 
 Each function draws on axes it is given and leaves the figure's layout to its caller. Tick
 objects and text layout are the costliest part of a draw, hence the shortcuts noted below.
@@ -7,8 +8,9 @@ objects and text layout are the costliest part of a draw, hence the shortcuts no
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
+import numpy as np
 from matplotlib import dates as mdates
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -27,7 +29,7 @@ from charts.style import (
     LIMITATION_COLOURS,
     MEDIA_COLOURS,
 )
-from providers.models import Direction, Media, Metric, Report
+from providers.models import Direction, EventKind, Media, Metric, Report
 
 
 def draw_panel(ax, data: PanelData, verdict: Verdict | None, show_title: bool = True) -> None:
@@ -47,6 +49,18 @@ def draw_panel(ax, data: PanelData, verdict: Verdict | None, show_title: bool = 
             drawstyle="steps-post" if s.metric == Metric.HEIGHT else "default",
             zorder=3,
         )
+        # A point with no neighbour draws no line: give it a marker so it shows.
+        alone = isolated(line.y)
+        if alone.any():
+            ax.plot(
+                line.x[alone],
+                line.y[alone],
+                ls="none",
+                marker="o",
+                ms=3.5,
+                color=MEDIA_COLOURS[s.media],
+                zorder=3,
+            )
     if panel.log:
         ax.set_yscale("log")
         # Log axes add a dozen minor ticks per decade; each tick is costly to lay out.
@@ -113,42 +127,149 @@ def y_limits(data_rows: list[PanelData]) -> tuple[float, float] | None:
     return 0.0, max(top * 1.1, panel.floor_top or 0.0, 1.0)
 
 
-def mark_events(axes, report: Report, label: bool) -> None:
-    """A dashed line per join/leave/reconnect/... on every panel, labelled on the top one."""
-    last_x = None
-    span = None
-    rng = report.time_range()
-    if rng:
-        span = max((rng[1] - rng[0]) / SECONDS_PER_DAY, 1e-9)
-    for event in sorted(report.events, key=lambda e: e.time):
-        style = EVENT_STYLES.get(event.kind)
-        if style is None:
-            continue
-        word, colour = style
+def isolated(y: np.ndarray) -> np.ndarray:
+    """The samples with a value whose neighbours on both sides have none."""
+    ok = np.isfinite(y)
+    before = np.concatenate([[False], ok[:-1]])
+    after = np.concatenate([ok[1:], [False]])
+    return ok & ~before & ~after
+
+
+def no_data(ax, text: str = "no data") -> None:
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=12,
+        color="#777777",
+    )
+
+
+EVENT_LABEL_SIZE = 9
+EVENT_TEXT_CHARS = 28  # a warning's own words, shortened, after its label
+EVENT_ROWS = 2  # labels go on the first row they fit on; beyond that only the line shows
+
+
+def event_label(event) -> str:
+    word = EVENT_STYLES[event.kind][0]
+    if event.kind == EventKind.WARNING and event.text:
+        text = event.text if len(event.text) <= EVENT_TEXT_CHARS else event.text[:27] + "…"
+        return f"{word}: {text}"
+    return word
+
+
+def mark_events(axes, report: Report, strip=None) -> None:
+    """A dashed line per join/leave/reconnect/... on every panel; with `strip` (an axes above
+    the panels, sharing their time range), each line's label sits there, clear of the data,
+    on the first of two rows where it overlaps no other label and stays inside the figure."""
+    events = [e for e in sorted(report.events, key=lambda e: e.time) if e.kind in EVENT_STYLES]
+    for event in events:
+        colour = EVENT_STYLES[event.kind][1]
         x = event.time.timestamp() / SECONDS_PER_DAY
         for ax in axes:
             ax.axvline(x, color=colour, lw=1.2, ls=(0, (4, 2)), zorder=4, alpha=0.85)
-        # Labels closer than 4 % of the call would overprint: the line alone still shows.
-        if label and (last_x is None or span is None or (x - last_x) / span > 0.04):
-            # Near the right edge the label goes left of its line so it stays in the panel.
-            right = (
-                rng is not None and span is not None and (x - rng[0] / SECONDS_PER_DAY) / span > 0.9
-            )
-            axes[0].annotate(
-                word,
-                (x, 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(-3 if right else 3, -3),
-                textcoords="offset points",
-                fontsize=10,
-                fontweight="bold",
-                color=colour,
-                ha="right" if right else "left",
-                va="top",
-                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
-                zorder=6,
-            )
-            last_x = x
+    if strip is None or not events:
+        return
+    lo, hi = strip.get_xlim()
+    width_in = strip.get_position().width * strip.figure.get_figwidth()
+    per_in = (hi - lo) / max(width_in, 1e-6)
+    rows: list[list[tuple[float, float]]] = [[] for _ in range(EVENT_ROWS)]
+    for event in events:
+        text = event_label(event)
+        colour = EVENT_STYLES[event.kind][1]
+        x = event.time.timestamp() / SECONDS_PER_DAY
+        if not lo - 0.02 * (hi - lo) <= x <= hi + 0.02 * (hi - lo):
+            continue  # outside the time shown: its line is not drawn either
+        x = min(max(x, lo), hi)
+        w = (len(text) * EVENT_LABEL_SIZE * 0.62 / 72 + 0.1) * per_in
+        right = x + w > hi  # would run past the right border: put it left of its line
+        a, b = (x - w, x) if right else (x, x + w)
+        if a < lo:
+            continue
+        row = next(
+            (i for i, taken in enumerate(rows) if all(b < p or a > q for p, q in taken)), None
+        )
+        if row is None:
+            continue
+        rows[row].append((a, b))
+        y = 0.72 - 0.5 * row
+        strip.plot([x, x], [0, y], color=colour, lw=1.0, ls=(0, (4, 2)), alpha=0.85)
+        strip.text(
+            x + (-0.03 if right else 0.03) * per_in,
+            y,
+            text,
+            fontsize=EVENT_LABEL_SIZE,
+            fontweight="bold",
+            color=colour,
+            ha="right" if right else "left",
+            va="center",
+        )
+
+
+def event_strip(ax, start: float, end: float) -> None:
+    """Make `ax` the bare strip that holds the event labels."""
+    ax.set_xlim(start / SECONDS_PER_DAY, end / SECONDS_PER_DAY)
+    ax.set_ylim(0, 1)
+    ax.set_axis_off()
+
+
+def episode_spans(panel: Panel, verdict: Verdict | None) -> list[tuple[float, float, Grade]]:
+    """The problem episodes of the verdict's findings about this panel's metrics."""
+    if verdict is None:
+        return []
+    names = {metric.value for metric in panel.metrics}
+    if panel.key == "fps":
+        names.add("freeze")
+    # Stretches found on several tracks are shaded once: the union of the poor ones, and of
+    # the fair ones outside them.
+    found: dict[Grade, list[tuple[float, float]]] = {Grade.FAIR: [], Grade.POOR: []}
+    for f in verdict.findings:
+        if f.metric in names and f.is_problem:
+            for ep in f.episodes:
+                if ep.grade in found:
+                    found[ep.grade].append((ep.start, ep.end))
+    poor = _union(found[Grade.POOR])
+    fair = [piece for span in _union(found[Grade.FAIR]) for piece in _minus(span, poor)]
+    return sorted([(a, b, Grade.FAIR) for a, b in fair] + [(a, b, Grade.POOR) for a, b in poor])
+
+
+def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _minus(span: tuple[float, float], cuts: list[tuple[float, float]]):
+    pieces = [span]
+    for c0, c1 in cuts:
+        pieces = [p for a, b in pieces for p in ((a, min(b, c0)), (max(a, c1), b)) if p[1] > p[0]]
+    return pieces
+
+
+def shade_episodes(
+    axes, rows: list[PanelData], verdict: Verdict | None, limited: bool = False
+) -> bool:
+    """Shade each problem episode on its panel (lightly, with a solid bar along the top);
+    True when anything was shaded. Video panels already shaded for an encoder limitation
+    (`limited`) get the bar only, so the two tints do not muddy each other."""
+    shaded = False
+    for ax, data in zip(axes, rows, strict=True):
+        tint = not (limited and data.panel.key in VIDEO_PANELS)
+        for a, b, grade in episode_spans(data.panel, verdict):
+            x0, x1 = a / SECONDS_PER_DAY, b / SECONDS_PER_DAY
+            colour = GRADE_COLOURS[grade]
+            if tint:
+                ax.axvspan(x0, x1, color=colour, alpha=0.09, lw=0, zorder=0.6)
+            ax.axvspan(x0, x1, ymin=0.94, ymax=1.0, color=colour, alpha=0.8, lw=0, zorder=5)
+            shaded = True
+    return shaded
 
 
 def shade_limitations(axes, rows: list[PanelData], spans: list[tuple[str, float, float]]) -> None:
@@ -167,6 +288,13 @@ def shade_limitations(axes, rows: list[PanelData], spans: list[tuple[str, float,
             )
 
 
+def call_date(start: float, end: float) -> str:
+    """ "Fri 20 Nov 2026", or both days when the call crossed midnight (UTC)."""
+    first, last = (datetime.fromtimestamp(t, UTC) for t in (start, end))
+    text = first.strftime("%a %d %b %Y")
+    return text if first.date() == last.date() else f"{text} - {last.strftime('%a %d %b %Y')}"
+
+
 def time_axis(axes, start: float, end: float) -> None:
     """UTC clock ticks on the bottom panel; the panels above get the same vertical grid
     lines drawn directly (tick objects are the costliest part of a draw)."""
@@ -176,7 +304,7 @@ def time_axis(axes, start: float, end: float) -> None:
     bottom = axes[-1]
     bottom.xaxis.set_major_locator(locator)
     bottom.xaxis.set_major_formatter(mdates.DateFormatter(fmt, tz=UTC))
-    bottom.set_xlabel("time (UTC)", fontsize=11)
+    bottom.set_xlabel(f"time (UTC) on {call_date(start, end)}", fontsize=11)
     ticks = [
         x for x in locator.tick_values(mdates.num2date(lo), mdates.num2date(hi)) if lo <= x <= hi
     ]
@@ -189,8 +317,10 @@ def time_axis(axes, start: float, end: float) -> None:
         )
 
 
-def legend_handles(reports: list[Report], panels: list[list[PanelData]], spans) -> list:
-    """Legend entries for the media, directions and limitations actually drawn."""
+def legend_handles(
+    reports: list[Report], panels: list[list[PanelData]], spans, episodes: bool = False
+) -> list:
+    """Legend entries for the media, directions, limitations and episodes actually drawn."""
     media = {ln.series.media for rows in panels for d in rows for ln in d.lines}
     directions = {ln.series.direction for rows in panels for d in rows for ln in d.lines}
     handles: list = [
@@ -209,4 +339,6 @@ def legend_handles(reports: list[Report], panels: list[list[PanelData]], spans) 
         handles.append(
             Patch(color=LIMITATION_COLOURS[reason], alpha=0.4, label=f"{reason}-limited")
         )
+    if episodes:
+        handles.append(Patch(color=GRADE_COLOURS[Grade.POOR], alpha=0.3, label="problem"))
     return handles

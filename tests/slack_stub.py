@@ -11,7 +11,7 @@ the WebSocket URL of a Socket Mode stub, once a test sets it).
 
 Programmable failures: `fail_channels[channel] = "not_in_channel"`, `rate_limit_once` (a set of
 method names answered 429 once), `rate_limits` (method name -> calls in a row answered 429),
-`upload_failures` (raw upload POSTs answered 500).
+`upload_failures` (raw upload POSTs answered 500), `update_error` (chat.update refused).
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ class SlackStub:
         self.views: list[dict[str, Any]] = []
         self.reactions: dict[tuple[str, str], set[str]] = {}  # (channel, ts) -> names
         self.deleted_files: list[str] = []
+        self.update_error: str | None = None  # chat.update answers this error when set
         self.fail_channels: dict[str, str] = {}
         self.rate_limit_once: set[str] = set()
         self.rate_limits: dict[str, int] = {}  # method -> how many calls in a row get 429
@@ -339,6 +340,8 @@ class SlackStub:
         return 200, {}, {"ok": True, "message_ts": self.next_ts()}
 
     def _chat_update(self, args, raw, path):
+        if self.update_error:
+            return 200, {}, {"ok": False, "error": self.update_error}
         msg = self.message(args.get("channel", ""), args.get("ts", ""))
         if msg is None:
             return 200, {}, {"ok": False, "error": "message_not_found"}

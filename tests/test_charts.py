@@ -93,7 +93,8 @@ def test_renders_without_a_verdict(lossy):
 
 def test_no_stats_is_still_a_small_png():
     empty = Report(provider="acme", participant=Participant(display_name="Alan"))
-    assert size(render(empty, grade(empty))) == (1200, 300)
+    width, height = size(render(empty, grade(empty)))
+    assert width == 1200 and 150 < height < 400
 
 
 @pytest.mark.parametrize(
@@ -159,7 +160,8 @@ def test_focus_without_data_says_so():
             )
         ],
     )
-    assert size(render(only_loss, focus="fps")) == (1200, 300)
+    width, height = size(render(only_loss, focus="fps"))
+    assert width == 1200 and 150 < height < 400
 
 
 def test_compare_renders_two_columns(lossy):

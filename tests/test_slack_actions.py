@@ -238,3 +238,16 @@ def test_no_block_text_is_cut_and_every_block_is_within_limits(bot, slack, sandb
                 assert not re.search(r"\w…$", text), text[-80:]
     for upload in slack.shared_files(root):
         assert upload.alt_txt
+
+
+def test_a_card_that_cannot_be_edited_is_posted_again_in_its_thread(bot, slack, card):
+    slack.update_error = "cant_update_message"
+    ask(bot, slack, card, "refresh")
+    new_card = replies_after(slack, card, 1)[0]
+    assert list(buttons(new_card.blocks)) == ACTION_IDS
+    assert new_card.metadata["event_payload"]["grade"] == "poor"
+    note = replies_after(slack, card, 2)[0]
+    assert "still Poor" in note.text
+    # The thread's next click finds the new card.
+    bot.click(new_card, "callquality_audio")
+    assert replies_after(slack, card, 3)[0].text.startswith(":red_circle: ")

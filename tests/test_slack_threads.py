@@ -232,7 +232,7 @@ def test_window_and_refresh_update_the_card_in_place(bot: RunningBot, slack, san
     update = slack.calls_to("chat.update")[0]
     assert update.args["ts"] == root
     card = slack.message(CHANNEL, root)
-    assert card.edits == 1 and "window `last 2m`" in text_of(card)
+    assert card.edits == 1 and " last 2m` · request" in text_of(card)
     assert card.metadata["event_payload"]["window"] == "last 2m"  # the thread follows the card
     assert len(slack.parents(CHANNEL)) == 1
     windows = track_windows(sandbox, before)
@@ -251,7 +251,7 @@ def test_window_and_refresh_update_the_card_in_place(bot: RunningBot, slack, san
     assert slack.message(CHANNEL, root).edits == 2
     assert len(slack.calls_to("chat.update")) == 2 and len(slack.parents(CHANNEL)) == 1
     # A refresh keeps the window the thread is on now.
-    assert "window `last 2m`" in text_of(slack.message(CHANNEL, root))
+    assert " last 2m` · request" in text_of(slack.message(CHANNEL, root))
     slack.wait_for(lambda: len(slack.deleted_files) == 2)
     assert len(slack.shared_files(root)) == 1
 
@@ -283,7 +283,7 @@ def test_window_from_to_in_a_stream_thread(bot: RunningBot, slack, sandbox, key,
     ask(bot, slack, root, f"window {iso(since)} {iso(until)}")
     replies_after(slack, root, 1)
     card = slack.message(CHANNEL, root)
-    assert f"window `since {iso(since)} until {iso(until)}`" in text_of(card)
+    assert f" since {iso(since)} until {iso(until)}` · request" in text_of(card)
     assert track_windows(sandbox, before) == [(since, until)]
 
 

@@ -139,11 +139,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _demo_webhook(sandbox, settings) -> None:
     """One proactive post: a signed "meeting ended" delivery from the sandbox, verified,
     graded and ranked as `serve` would, printed instead of posted."""
+    import tempfile
+
     from bot import webhooks
     from bot.runtime import Runtime
     from bot.webhooks.post import ConsoleAlerts
 
-    settings = settings.model_copy(update={"webhook_delay_s": 0.0, "webhook_retries": 0})
+    # The demo leaves nothing behind: its store (claims, cached results) is a temporary one.
+    scratch = tempfile.TemporaryDirectory(prefix="callquality-demo-")
+    settings = settings.model_copy(
+        update={
+            "webhook_delay_s": 0.0,
+            "webhook_retries": 0,
+            "callquality_data_dir": Path(scratch.name),
+            "redis_url": None,
+        }
+    )
     runtime = Runtime(settings)
     hooks = webhooks.build(settings, runtime, None, publisher=ConsoleAlerts())  # type: ignore[arg-type]
     assert hooks is not None
@@ -155,6 +166,7 @@ def _demo_webhook(sandbox, settings) -> None:
     finally:
         hooks.close()
         runtime.close()
+        scratch.cleanup()
     print()
 
 

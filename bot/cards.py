@@ -17,7 +17,7 @@ from bot import actions
 from bot import blocks as b
 from bot import messages as m
 from bot.config import Settings
-from bot.grading import Finding, Grade, Verdict, root_of
+from bot.grading import Finding, Verdict, root_of
 from bot.grading import words as w
 from bot.render import code, component, duration_text, escape, split_headline, verdict_line, who
 from providers.base import Lookup, provider_label
@@ -193,6 +193,6 @@ def card(
     out.append(b.context(context_line(report, lookup, request_id, asked_by)))
     out.append(actions.card_buttons(lookup, dashboard_url(settings, report, lookup)))
     text = f"{verdict.word}: {split_headline(verdict)} ({person})"
-    if verdict.limited and verdict.grade == Grade.GOOD:
+    if verdict.limited_good:
         text = f"{verdict.headline} ({person})"
     return escape(b.shorten(text, 300)), b.as_dicts(out)

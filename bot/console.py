@@ -15,7 +15,7 @@ LIMITED_MARK = "☑️"  # a Good over partial data is never the green circle
 
 
 def mark(verdict: Verdict) -> str:
-    return LIMITED_MARK if verdict.limited and verdict.grade == Grade.GOOD else MARKS[verdict.grade]
+    return LIMITED_MARK if verdict.limited_good else MARKS[verdict.grade]
 
 
 def who(report: Report) -> str:

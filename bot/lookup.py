@@ -34,15 +34,21 @@ class Outcome:
 
 
 def run(
-    lookup: Lookup, settings: Settings, transport: httpx.BaseTransport | None = None
+    lookup: Lookup,
+    settings: Settings,
+    transport: httpx.BaseTransport | None = None,
+    *,
+    other_side: bool = True,
 ) -> Outcome:
-    """Fetch and grade. Raises the ProviderError tree; never an httpx error."""
+    """Fetch and grade. Raises the ProviderError tree; never an httpx error. `other_side`:
+    check a bad receive side against the senders' uplinks (`bot.senders`); a session overview
+    turns it off, as it grades every participant itself."""
     started = time.perf_counter()
     provider = all_providers()[lookup.provider].from_settings(settings, transport)
     try:
         result = provider.fetch(lookup)
         verdict = grade(result) if isinstance(result, Report) else None
-        if verdict is not None and isinstance(result, Report):
+        if verdict is not None and other_side:
             check_other_side(provider, result, verdict)
     except RecursionError:  # a body nested deeper than any parser or model here can follow
         raise BadResponseError(
@@ -61,7 +67,7 @@ def run(
 
         overview = ranking.rank(
             result,
-            lambda one: run(one, settings, transport),
+            lambda one: run(one, settings, transport, other_side=False),
             workers=settings.overview_workers,
             budget_s=min(settings.overview_budget_s, settings.lookup_timeout_s * 0.75),
         )

@@ -96,7 +96,7 @@ def _sort_key(r: Ranked) -> tuple:
     if v is None:
         return (1, 0, 0.0, r.name)  # not graded: after every graded participant
     lead = v.findings[0] if v.findings else None
-    limited_good = v.grade == Grade.GOOD and v.limited
+    limited_good = v.limited_good
     return (
         0,
         -v.grade.rank - (0.5 if limited_good else 0),

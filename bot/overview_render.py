@@ -61,7 +61,7 @@ def row_line(item: Ranked, markdown: bool = True) -> str:
         rest = esc(NOT_GRADED.format(error=item.error))
     else:
         marker = v.emoji if markdown else mark(v)
-        limited_good = v.limited and v.grade == Grade.GOOD  # its headline is its own word
+        limited_good = v.limited_good  # its headline is its own word
         rest = esc(v.headline) if limited_good else f"{bold(v.word)}: {esc(headline_rest(v))}"
     line = f"{marker} {bold(esc(item.name))} · {rest}"
     command = item.command

@@ -110,7 +110,7 @@ def verdict_line(verdict: Verdict, short: bool = False) -> str:
     tail = w.not_seen(verdict.unknown) if verdict.unknown else None
     if short and tail and tail in headline:
         headline = headline.replace(tail, "")
-    if verdict.limited and verdict.grade == Grade.GOOD:
+    if verdict.limited_good:
         # "No problem in what Stream reports (...)" is the grade word here: never a green Good.
         lead, _, rest = headline.partition(": ")
         return f"{verdict.emoji} *{escape(lead)}*" + (f": {escape(rest)}" if rest else "")

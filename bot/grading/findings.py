@@ -20,14 +20,13 @@ from bot.grading.thresholds import (
     FREEZE_POOR_SHARE,
     HEIGHT_GOOD_PX,
     HEIGHT_STEADY_RATIO,
-    HIGHER_IS_WORSE,
     LIMITATION_FAIR_SHARE,
     LIMITATION_POOR_SHARE,
     audio_presence,
     level_of,
 )
-from bot.grading.types import Episode, EpisodeKind, Finding, Grade
-from providers.models import Direction, Media, Metric, Report, Series
+from bot.grading.types import Episode, Finding, Grade
+from providers.models import Direction, Media, Metric, Report
 
 # --- a graded series ---------------------------------------------------------------------------
 
@@ -259,21 +258,3 @@ def relay_finding(report: Report, findings: list[Finding]) -> Finding | None:
         summary=w.relay_summary(over, high_rtt),
         source="path",
     )
-
-
-def is_network(metric: str) -> bool:
-    return metric in {m.value for m in HIGHER_IS_WORSE}
-
-
-def probe(media: Media, direction: Direction, metric: Metric) -> Series:
-    return Series(media=media, direction=direction, metric=metric)
-
-
-__all__ = [
-    "EpisodeKind",
-    "freeze_finding",
-    "limitation_findings",
-    "relay_finding",
-    "series_finding",
-    "summary_findings",
-]

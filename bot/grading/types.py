@@ -77,12 +77,6 @@ class Episode:
     def grade(self) -> Grade:
         return Grade.of_level(self.level)
 
-    def overlaps(self, start: float | None, end: float | None, slack_s: float = 0.0) -> bool:
-        if start is None:
-            return False
-        end = start if end is None else end
-        return self.start - slack_s <= end and start <= self.end + slack_s
-
     def as_dict(self) -> dict:
         return {
             "start": self.start,
@@ -167,23 +161,22 @@ class Verdict:
     lead: Finding | None = field(default=None, repr=False)  # the finding the headline names
 
     @property
+    def limited_good(self) -> bool:
+        """A Good over partial data: "no problem in what the provider reports"."""
+        return self.grade == Grade.GOOD and self.limited
+
+    @property
     def emoji(self) -> str:
         """The marker to lead with: never the green circle for a Good over partial data."""
-        if self.grade == Grade.GOOD and self.limited:
-            return LIMITED_EMOJI
-        return self.grade.emoji
+        return LIMITED_EMOJI if self.limited_good else self.grade.emoji
 
     @property
     def word(self) -> str:
-        if self.grade == Grade.GOOD and self.limited:
-            return LIMITED_WORD
-        return self.grade.word
+        return LIMITED_WORD if self.limited_good else self.grade.word
 
     @property
     def badge(self) -> str:
-        if self.grade == Grade.GOOD and self.limited:
-            return LIMITED_BADGE
-        return self.grade.word.upper()
+        return LIMITED_BADGE if self.limited_good else self.grade.word.upper()
 
     def as_dict(self) -> dict:
         return {

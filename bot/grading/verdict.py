@@ -45,6 +45,8 @@ PRIORITY = {
     "unavailable": 12,
 }
 MEDIA_ORDER = {m: i for i, m in enumerate(Media)}
+METRICS = {m.value for m in Metric}
+NETWORK_METRICS = {m.value for m in NETWORK}
 
 
 def _sort_key(f: Finding):
@@ -76,7 +78,7 @@ def _symptom(f: Finding) -> str:
     where = w.side(f.media, f.direction) if f.media and f.direction else ""
     if f.metric == "freeze":
         return w.freeze_effect(where, f.duration_s or 0.0)
-    if f.metric not in {m.value for m in Metric}:
+    if f.metric not in METRICS:
         return w.component(f.metric, where)
     metric = Metric(f.metric)
     worst = max(f.episodes, key=lambda e: (e.level, e.impact), default=None)
@@ -103,7 +105,7 @@ def _headline(verdict_grade: Grade, findings: list[Finding]) -> str:
     text = w.problem_headline(verdict_grade.word, root.summary)
     if root is not lead:
         text += w.because_of(_symptom(lead))
-    elif root.cause and root.metric in {m.value for m in NETWORK}:
+    elif root.cause and root.metric in NETWORK_METRICS:
         text += w.headline_cause(root.cause)  # where the loss, jitter or delay came from
     return text
 
@@ -140,13 +142,11 @@ def grade(report: Report) -> Verdict:
     if short:
         notes.append(w.short_call_note(max(len(g.v) for g in short)))
     coverage = triples(findings)
-    warned = {f.metric for f in findings if f.source == "warning"}
-    unknown = [
-        w.only_warned(u)
-        if any(u == w.label(Metric(m)) for m in warned if m in {x.value for x in Metric})
-        else u
-        for u in unknown
-    ]
+    # "packet loss" is not unknown when a provider warning said how much there was.
+    warned = {
+        w.label(Metric(f.metric)) for f in findings if f.source == "warning" and f.metric in METRICS
+    }
+    unknown = [w.only_warned(u) if u in warned else u for u in unknown]
     limited = is_limited(coverage)
 
     if components == 0:

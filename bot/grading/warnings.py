@@ -18,14 +18,13 @@ from bot.grading.types import Episode, Finding, Grade
 from providers.models import Direction, EventKind, Media, Metric, Report
 
 _NUMBER = r"(\d+(?:\.\d+)?)"
-PATTERNS: list[tuple[Metric, re.Pattern[str], float]] = [
-    # (metric, pattern with the value in group 1 and the unit in group 2, ms per unit)
-    (Metric.LOSS, re.compile(rf"(?:packet[\s_-]*loss|lost)\D{{0,40}}?{_NUMBER}\s*(%)", re.I), 1),
-    (Metric.JITTER, re.compile(rf"jitter\D{{0,40}}?{_NUMBER}\s*(ms|s)\b", re.I), 1),
+PATTERNS: list[tuple[Metric, re.Pattern[str]]] = [
+    # (metric, pattern with the value in group 1 and the unit in group 2)
+    (Metric.LOSS, re.compile(rf"(?:packet[\s_-]*loss|lost)\D{{0,40}}?{_NUMBER}\s*(%)", re.I)),
+    (Metric.JITTER, re.compile(rf"jitter\D{{0,40}}?{_NUMBER}\s*(ms|s)\b", re.I)),
     (
         Metric.RTT,
         re.compile(rf"(?:rtt|round[\s-]*trip|latency)\D{{0,40}}?{_NUMBER}\s*(ms|s)\b", re.I),
-        1,
     ),
 ]
 LIMITED = re.compile(r"limit\w*\W+(?:\w+\W+){0,4}?(cpu|bandwidth|network)", re.I)
@@ -48,7 +47,7 @@ def _media(text: str) -> tuple[Media | None, str]:
 
 
 def _value(text: str) -> tuple[Metric, float] | None:
-    for metric, pattern, _scale in PATTERNS:
+    for metric, pattern in PATTERNS:
         m = pattern.search(text)
         if m:
             value = float(m.group(1))

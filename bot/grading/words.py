@@ -448,8 +448,3 @@ def problem_headline(word: str, summary: str) -> str:
 
 def not_seen(items: list[str]) -> str:
     return f"; not available: {join_words(items)}"
-
-
-def coverage_phrase(parts: list[str]) -> str:
-    """`published video and audio only`, `send side only`, ..."""
-    return join_words(parts)
